@@ -1,0 +1,9 @@
+//! Custody's domain model: GS1 identifiers, members and genesis, signed transactions, the
+//! ledger rules that turn a transaction into state changes, blocks with Merkle roots, and
+//! (later) provenance proofs and their offline verification.
+//!
+//! This crate must stay pure: no IO, no clock, no randomness, no async runtime, no storage
+//! engine. Everything here is a function of its inputs, so a regulator's verifier can embed
+//! it anywhere.
+
+pub mod gs1;

@@ -1,0 +1,1 @@
+//! Helpers for Custody integration tests.
