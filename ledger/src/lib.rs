@@ -6,4 +6,13 @@
 //! engine. Everything here is a function of its inputs, so a regulator's verifier can embed
 //! it anywhere.
 
+pub mod block;
+pub mod crypto;
+pub mod encoding;
+pub mod genesis;
 pub mod gs1;
+pub mod hash;
+pub mod merkle;
+pub mod state;
+pub mod time;
+pub mod transaction;

@@ -1,0 +1,113 @@
+//! Blocks: a header that commits to its parent and to its transactions (`tx_root`), the
+//! ordered signed transactions, and the commit certificate that makes it final.
+
+use crate::encoding;
+use crate::hash::{tag, Hash32};
+use crate::merkle;
+use crate::transaction::SignedTransaction;
+use custody_consensus::{CommitCertificate, ValidatorIndex};
+use serde::{Deserialize, Serialize};
+
+/// A block's commit certificate: 2f+1 precommits over the block hash.
+pub type BlockCertificate = CommitCertificate<Hash32>;
+
+/// The part of a block that is hashed and certified.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct BlockHeader {
+    /// Chain id.
+    pub chain_id: String,
+    /// Height, from 1.
+    pub height: u64,
+    /// Hash of the previous header (the genesis hash for block 1).
+    pub parent: Hash32,
+    /// Proposer's time, Unix milliseconds; later than the parent's.
+    pub time_ms: u64,
+    /// The proposer's index in the validator set.
+    pub proposer: ValidatorIndex,
+    /// Merkle root over the transaction hashes.
+    pub tx_root: Hash32,
+    /// Number of transactions.
+    pub tx_count: u32,
+}
+
+impl BlockHeader {
+    /// The block hash: what validators vote on.
+    pub fn hash(&self) -> Hash32 {
+        Hash32::tagged(tag::BLOCK, &[&encoding::encode(self)])
+    }
+}
+
+/// A header with its transactions.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Block {
+    /// Header.
+    pub header: BlockHeader,
+    /// Transactions in order.
+    pub txs: Vec<SignedTransaction>,
+}
+
+/// A block is not consistent with its header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// Transaction count differs.
+    #[error("header says {header} transactions, block has {actual}")]
+    TxCount {
+        /// In the header.
+        header: u32,
+        /// In the block.
+        actual: usize,
+    },
+    /// tx_root differs.
+    #[error("tx_root does not match the block's transactions")]
+    TxRoot,
+}
+
+impl Block {
+    /// Assembles a block, computing `tx_root` and `tx_count`.
+    pub fn new(
+        chain_id: &str,
+        height: u64,
+        parent: Hash32,
+        time_ms: u64,
+        proposer: ValidatorIndex,
+        txs: Vec<SignedTransaction>,
+    ) -> Block {
+        let hashes: Vec<Hash32> = txs.iter().map(|t| t.hash()).collect();
+        Block {
+            header: BlockHeader {
+                chain_id: chain_id.to_string(),
+                height,
+                parent,
+                time_ms,
+                proposer,
+                tx_root: merkle::tx_root(&hashes),
+                tx_count: txs.len() as u32,
+            },
+            txs,
+        }
+    }
+
+    /// The block hash.
+    pub fn hash(&self) -> Hash32 {
+        self.header.hash()
+    }
+
+    /// Hashes of its transactions, in order.
+    pub fn tx_hashes(&self) -> Vec<Hash32> {
+        self.txs.iter().map(|t| t.hash()).collect()
+    }
+
+    /// Checks the header's count and root against the transactions.
+    pub fn check_body(&self) -> Result<(), BlockError> {
+        if self.header.tx_count as usize != self.txs.len() {
+            return Err(BlockError::TxCount {
+                header: self.header.tx_count,
+                actual: self.txs.len(),
+            });
+        }
+        if merkle::tx_root(&self.tx_hashes()) != self.header.tx_root {
+            return Err(BlockError::TxRoot);
+        }
+        Ok(())
+    }
+}

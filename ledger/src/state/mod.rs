@@ -1,0 +1,26 @@
+//! Ledger state and the rules that change it.
+//!
+//! [`apply`] is a pure function: given a read-only view of the state and one signed
+//! transaction, it returns the complete set of changes or the precise rule the transaction
+//! breaks. A rejected transaction changes nothing; storage is the caller's business.
+
+mod apply;
+mod changes;
+mod item_event;
+mod item_state;
+mod overlay;
+mod records;
+mod rule_error;
+mod view;
+
+pub use apply::{apply, BlockContext};
+pub use changes::{Changes, ItemChange};
+pub use item_event::{Action, ItemEvent};
+pub use item_state::{Hold, ItemState, Product, Status, Transit};
+pub use overlay::Overlay;
+pub use records::{RecallRecord, Receipt, Shipment, ShipmentStatus};
+pub use rule_error::{ApplyError, RuleError, StateError};
+pub use view::StateView;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! A state view with pending changes stacked on a base view: how a block is built and
+//! checked transaction by transaction before anything is written.
+
+use crate::genesis::{Genesis, MemberId};
+use crate::gs1::{Gtin, ItemId, Lot};
+use crate::state::apply::{apply, BlockContext};
+use crate::state::changes::Changes;
+use crate::state::item_state::ItemState;
+use crate::state::records::{RecallRecord, Shipment};
+use crate::state::rule_error::{ApplyError, StateError};
+use crate::state::view::StateView;
+use crate::transaction::{ShipmentId, SignedTransaction};
+use std::collections::BTreeSet;
+
+/// `base` plus the changes of the transactions applied so far.
+pub struct Overlay<'a, V: StateView> {
+    base: &'a V,
+    changes: Changes,
+}
+
+impl<'a, V: StateView> Overlay<'a, V> {
+    /// An overlay with no changes yet.
+    pub fn new(base: &'a V) -> Self {
+        Overlay {
+            base,
+            changes: Changes::default(),
+        }
+    }
+
+    /// Applies one transaction on top; on error nothing changes.
+    pub fn apply(
+        &mut self,
+        genesis: &Genesis,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+    ) -> Result<usize, ApplyError> {
+        let ch = apply(self, genesis, tx, ctx)?;
+        let n = ch.event_count();
+        self.changes.merge(ch);
+        Ok(n)
+    }
+
+    /// The changes so far.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// Gives up the overlay, returning its changes.
+    pub fn into_changes(self) -> Changes {
+        self.changes
+    }
+}
+
+impl<V: StateView> StateView for Overlay<'_, V> {
+    fn item(&self, id: &ItemId) -> Result<Option<ItemState>, StateError> {
+        match self.changes.items.get(id) {
+            Some(ch) => Ok(Some(ch.after.clone())),
+            None => self.base.item(id),
+        }
+    }
+
+    fn last_sequence(&self, member: &MemberId) -> Result<u64, StateError> {
+        match self.changes.sequences.get(member) {
+            Some(s) => Ok(*s),
+            None => self.base.last_sequence(member),
+        }
+    }
+
+    fn shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, StateError> {
+        match self.changes.shipments.get(id) {
+            Some(s) => Ok(Some(s.clone())),
+            None => self.base.shipment(id),
+        }
+    }
+
+    fn recall(&self, recall_id: &str) -> Result<Option<RecallRecord>, StateError> {
+        match self.changes.recalls.get(recall_id) {
+            Some(r) => Ok(Some(r.clone())),
+            None => self.base.recall(recall_id),
+        }
+    }
+
+    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError> {
+        for r in self.changes.recalls.values() {
+            if &r.gtin == gtin && r.lots.contains(lot) {
+                return Ok(Some(r.recall_id.clone()));
+            }
+        }
+        self.base.lot_recall(gtin, lot)
+    }
+
+    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError> {
+        let mut all: BTreeSet<ItemId> = self.base.lot_items(gtin, lot)?.into_iter().collect();
+        for ch in self.changes.items.values() {
+            if ch.before.is_none() {
+                if let Some(p) = &ch.after.product {
+                    if &p.gtin == gtin && &p.lot == lot {
+                        all.insert(ch.after.id.clone());
+                    }
+                }
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+}
