@@ -1,0 +1,1 @@
+//! Storage: the only module that names sled.
