@@ -1,0 +1,53 @@
+//! `Gln`: a Global Location Number (AI 414 and friends) identifying a party or location.
+
+use std::fmt;
+
+use super::check_digit::verify_key;
+use super::gtin::prefix_at;
+use super::Gs1Error;
+
+/// A GLN: 13 digits (GS1 Company Prefix, location reference, check digit).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Gln(String);
+
+impl Gln {
+    /// Parses 13 digits and checks the check digit.
+    pub fn parse(text: &str) -> Result<Gln, Gs1Error> {
+        verify_key("GLN", text, &[13])?;
+        Ok(Gln(text.to_string()))
+    }
+
+    /// The 13 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the GS1 Company Prefix (from index 0) begins with `prefix`.
+    pub fn has_company_prefix(&self, prefix: &str) -> bool {
+        prefix_at(&self.0, 0, prefix)
+    }
+}
+
+impl fmt::Display for Gln {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+crate::gs1::string_serde!(Gln);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        let gln = Gln::parse("0614141000005").unwrap();
+        assert!(gln.has_company_prefix("0614141"));
+        assert_eq!(
+            Gln::parse("0614141000001").unwrap_err().to_string(),
+            "GLN check digit should be 5, got 1"
+        );
+        assert!(Gln::parse("061414100000").is_err());
+    }
+}
