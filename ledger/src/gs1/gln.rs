@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::check_digit::verify_key;
+use super::epc_urn::sgln_urn;
 use super::gtin::prefix_at;
 use super::Gs1Error;
 
@@ -25,6 +26,12 @@ impl Gln {
     /// Whether the GS1 Company Prefix (from index 0) begins with `prefix`.
     pub fn has_company_prefix(&self, prefix: &str) -> bool {
         prefix_at(&self.0, 0, prefix)
+    }
+
+    /// `urn:epc:id:sgln:CompanyPrefix.LocationRef.Extension`, given the length of the GS1
+    /// Company Prefix; the extension (AI 254) is `0` when there is none.
+    pub fn to_sgln_urn(&self, gcp_len: usize, extension: Option<&str>) -> Result<String, Gs1Error> {
+        sgln_urn(&self.0, gcp_len, extension)
     }
 }
 
@@ -49,5 +56,13 @@ mod tests {
             "GLN check digit should be 5, got 1"
         );
         assert!(Gln::parse("061414100000").is_err());
+        assert_eq!(
+            gln.to_sgln_urn(7, None).unwrap(),
+            "urn:epc:id:sgln:0614141.00000.0"
+        );
+        assert_eq!(
+            gln.to_sgln_urn(7, Some("A/1")).unwrap(),
+            "urn:epc:id:sgln:0614141.00000.A%2F1"
+        );
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::check_digit::verify_key;
+use super::epc_urn::sscc_urn;
 use super::gtin::prefix_at;
 use super::Gs1Error;
 
@@ -26,6 +27,12 @@ impl Sscc {
     /// `prefix`.
     pub fn has_company_prefix(&self, prefix: &str) -> bool {
         prefix_at(&self.0, 1, prefix)
+    }
+
+    /// `urn:epc:id:sscc:CompanyPrefix.ExtensionSerialRef`, given the length of the GS1
+    /// Company Prefix (6 to 12 digits).
+    pub fn to_epc_urn(&self, gcp_len: usize) -> Result<String, Gs1Error> {
+        sscc_urn(&self.0, gcp_len)
     }
 }
 
@@ -52,5 +59,10 @@ mod tests {
             "SSCC check digit should be 8, got 1"
         );
         assert!(Sscc::parse("10614141234567890").is_err());
+        assert_eq!(
+            sscc.to_epc_urn(7).unwrap(),
+            "urn:epc:id:sscc:0614141.1234567890"
+        );
+        assert!(sscc.to_epc_urn(5).is_err());
     }
 }
