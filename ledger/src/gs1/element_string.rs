@@ -12,7 +12,7 @@ pub(crate) fn escape_value(value: &str) -> String {
 
 /// The element string of all elements in order, e.g. `(01)09506000134352(10)ABC`.
 pub fn to_element_string(data: &Gs1Data) -> String {
-    data.elements().iter().map(ToString::to_string).collect()
+    data.to_string()
 }
 
 /// If `rest` starts with `(AI)` (two to four digits), the AI and the length of `(AI)`.

@@ -1,6 +1,8 @@
 //! `Gs1Data`: a validated GS1 message — an ordered list of elements, each checked against
 //! the AI table, and the whole checked for duplicates and the `req=`/`ex=` associations.
 
+use std::fmt;
+
 use super::ai_entry::pattern_matches;
 use super::ai_table::lookup_ai;
 use super::element::Element;
@@ -112,6 +114,13 @@ impl Gs1Data {
         &self.elements
     }
 
+    /// The elements as (AI, value) pairs, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.elements
+            .iter()
+            .map(|e| (e.ai.as_str(), e.value.as_str()))
+    }
+
     /// The value of `ai`, if present.
     pub fn get(&self, ai: &str) -> Option<&str> {
         self.elements
@@ -130,6 +139,13 @@ impl Gs1Data {
         self.elements
             .iter()
             .find(|e| lookup_ai(&e.ai).is_some_and(|entry| entry.dl_key.is_some()))
+    }
+}
+
+impl fmt::Display for Gs1Data {
+    /// The bracketed element string of all elements.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.elements.iter().try_for_each(|e| e.fmt(f))
     }
 }
 
@@ -176,6 +192,8 @@ mod tests {
     fn duplicates() {
         let d = data(&[("01", "09506000134352"), ("01", "09506000134352")]).unwrap();
         assert_eq!(d.elements().len(), 1);
+        assert_eq!(d.to_string(), "(01)09506000134352");
+        assert_eq!(d.pairs().collect::<Vec<_>>(), [("01", "09506000134352")]);
         assert_eq!(
             data(&[("01", "09506000134352"), ("10", "A"), ("10", "B")])
                 .unwrap_err()

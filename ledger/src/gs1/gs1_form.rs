@@ -22,7 +22,7 @@ pub enum Gs1Form {
     DigitalLink,
     /// EPC pure identity (or LGTIN class) URN.
     EpcUrn,
-    /// A bare key: 18 digits (SSCC) or 8/12/13/14 digits (GTIN) with a valid check digit.
+    /// A bare key: 18 digits (SSCC) or 8, 12, 13 or 14 digits (GTIN).
     PlainKey,
 }
 
@@ -42,25 +42,27 @@ fn trim(text: &str) -> &str {
     text.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
 
-/// A bare key, if `text` is one: 18 digits → AI 00, 8/12/13/14 digits → AI 01 (as GTIN-14).
-/// The check digit must hold, so raw scan data that happens to be all digits is not taken.
-fn plain_key(text: &str) -> Option<(&'static str, String)> {
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match text.len() {
-        18 => verify_key("SSCC", text, &[18])
-            .ok()
-            .map(|()| ("00", text.to_string())),
-        8 | 12 | 13 | 14 => verify_key("GTIN", text, &[8, 12, 13, 14])
-            .ok()
-            .map(|()| ("01", format!("{text:0>14}"))),
-        _ => None,
+/// Whether `text` has the shape of a bare key: all digits, 8, 12, 13, 14 or 18 long.
+fn looks_like_key(text: &str) -> bool {
+    matches!(text.len(), 8 | 12 | 13 | 14 | 18) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A bare key as an element: 18 digits → AI 00, 8/12/13/14 digits → AI 01 as GTIN-14; a
+/// wrong check digit is reported for the key ("SSCC check digit should be ...").
+fn plain_key(text: &str) -> Result<Gs1Data, Gs1Error> {
+    if text.len() == 18 {
+        verify_key("SSCC", text, &[18])?;
+        Gs1Data::new([("00", text.to_string())])
+    } else {
+        verify_key("GTIN", text, &[8, 12, 13, 14])?;
+        Gs1Data::new([("01", format!("{text:0>14}"))])
     }
 }
 
 impl Gs1Form {
-    /// Recognises the form of `text` (already trimmed).
+    /// Recognises the form of `text` (already trimmed) by its start. All-digit text of a
+    /// key's length counts as scan data here; [`parse_gs1_detailed`] reads it as a bare key
+    /// when its check digit holds or it is not valid scan data.
     pub fn detect(text: &str) -> Gs1Form {
         let lower = text.get(..14).unwrap_or(text).to_ascii_lowercase();
         if text.starts_with('(') {
@@ -69,8 +71,6 @@ impl Gs1Form {
             Gs1Form::DigitalLink
         } else if lower.starts_with("urn:epc:") {
             Gs1Form::EpcUrn
-        } else if plain_key(text).is_some() {
-            Gs1Form::PlainKey
         } else {
             Gs1Form::ScanData
         }
@@ -83,20 +83,25 @@ pub fn parse_gs1_detailed(text: &str) -> Result<ParsedGs1, Gs1Error> {
     if text.is_empty() {
         return Err(Gs1Error::Syntax("empty input".to_string()));
     }
-    let form = Gs1Form::detect(text);
-    let (data, gcp_len) = match form {
-        Gs1Form::ElementString => (parse_element_string(text)?, None),
-        Gs1Form::DigitalLink => (parse_digital_link(text)?, None),
+    let (data, form, gcp_len) = match Gs1Form::detect(text) {
+        Gs1Form::ElementString => (parse_element_string(text)?, Gs1Form::ElementString, None),
+        Gs1Form::DigitalLink => (parse_digital_link(text)?, Gs1Form::DigitalLink, None),
         Gs1Form::EpcUrn => {
             let (data, len) = parse_epc_urn(text)?;
-            (data, Some(len))
+            (data, Gs1Form::EpcUrn, Some(len))
         }
-        Gs1Form::PlainKey => {
-            let pair = plain_key(text)
-                .ok_or_else(|| Gs1Error::Syntax(format!("\"{text}\" is not a GS1 key")))?;
-            (Gs1Data::new([pair])?, None)
-        }
-        Gs1Form::ScanData => (parse_scan_data(text)?, None),
+        // A bare key with a valid check digit is a key, even where the digits would also read
+        // as scan data ("9506000134352" as AI 95). With a wrong check digit, valid scan data
+        // ("901234567890", AI 90) stays scan data, and anything else is reported as a key
+        // with a wrong check digit.
+        Gs1Form::ScanData | Gs1Form::PlainKey if looks_like_key(text) => match plain_key(text) {
+            Ok(data) => (data, Gs1Form::PlainKey, None),
+            Err(key_error) => match parse_scan_data(text) {
+                Ok(data) => (data, Gs1Form::ScanData, None),
+                Err(_) => return Err(key_error),
+            },
+        },
+        Gs1Form::ScanData | Gs1Form::PlainKey => (parse_scan_data(text)?, Gs1Form::ScanData, None),
     };
     Ok(ParsedGs1 {
         data,
@@ -137,5 +142,23 @@ mod tests {
         }
         assert_eq!(crate::gs1::GS, '\u{1d}');
         assert!(parse_gs1("  \r\n").is_err());
+    }
+
+    #[test]
+    fn bare_keys_and_their_errors() {
+        assert_eq!(
+            parse_gs1("09506000134355").unwrap_err().to_string(),
+            "GTIN check digit should be 2, got 5"
+        );
+        assert_eq!(
+            parse_gs1("106141412345678901").unwrap_err().to_string(),
+            "SSCC check digit should be 8, got 1"
+        );
+        let gtin13 = parse_gs1(" 9506000134352\r\n").unwrap();
+        assert_eq!(gtin13.get("01"), Some("09506000134352"));
+        // All digits but valid scan data: AI 90 (internal) stays scan data.
+        let parsed = parse_gs1_detailed("901234567890").unwrap();
+        assert_eq!(parsed.form, Gs1Form::ScanData);
+        assert_eq!(parsed.data.get("90"), Some("1234567890"));
     }
 }
