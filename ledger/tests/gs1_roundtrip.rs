@@ -57,7 +57,13 @@ fn sorted(data: &Gs1Data) -> Vec<(String, String)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // No regression files: the crate keeps its tests in `gs1_*.rs` only; a failure prints
+    // its minimal input.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn sgtin_round_trips_through_every_form(

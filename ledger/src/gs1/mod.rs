@@ -2,6 +2,17 @@
 //! and parsers for every form a scanner or partner sends them in.
 //!
 //! Pure: no IO, no clock (dates use a fixed reference year for the sliding century rule).
+//!
+//! Map:
+//! - keys and values: [`Gtin`], [`Sscc`], [`Gln`], [`Serial`], [`Lot`], [`Expiry`], [`Sgtin`],
+//!   and [`ItemId`] (SGTIN or SSCC) with its storage key;
+//! - the AI table: [`AI_TABLE`] of [`AiEntry`] rows ([`Component`]s with [`Linter`]s), checked
+//!   against GS1's Barcode Syntax Dictionary by `tests/gs1_dictionary.rs`;
+//! - [`Gs1Data`]: a validated message (every element, duplicates, `req=`/`ex=`);
+//! - forms: [`parse_gs1`] reads any of them; element strings ([`to_element_string`]), raw
+//!   scan data ([`to_datamatrix`]), GS1 Digital Link ([`to_digital_link`]), EPC URNs
+//!   ([`to_epc_urn`]);
+//! - [`describe`]: everything `custody id parse --json` shows.
 
 /// Implements serde for a type with `as_str()` and `parse(&str)`: it travels as its text and
 /// is validated again when decoded.
