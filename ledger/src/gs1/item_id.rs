@@ -116,11 +116,6 @@ impl ItemId {
     pub fn to_epc_urn(&self, gcp_len: usize) -> Result<String, Gs1Error> {
         super::to_epc_urn(&self.to_gs1_data(), gcp_len)
     }
-
-    /// The canonical element string (same as `to_string()`), used as the text form.
-    pub fn as_element_string(&self) -> String {
-        self.to_string()
-    }
 }
 
 impl From<Sgtin> for ItemId {

@@ -55,7 +55,7 @@ pub fn parse_scan_data(text: &str) -> Result<Gs1Data, Gs1Error> {
 /// The data as a GS1 DataMatrix would carry it: `]d2`, predefined-length AIs first, then the
 /// others with a GS after each but the last.
 pub fn to_datamatrix(data: &Gs1Data) -> String {
-    let predefined = |ai: &str| lookup_ai(ai).is_some_and(|e| e.predefined_length);
+    let predefined = |ai: &str| lookup_ai(ai).is_some_and(|e| !e.needs_fnc1());
     let mut ordered: Vec<_> = data.elements().iter().collect();
     ordered.sort_by_key(|e| !predefined(&e.ai));
     let mut out = String::from("]d2");
