@@ -1,0 +1,591 @@
+//! The ledger store: blocks, certificates, transactions, item states, histories, records
+//! and indexes over any [`KvBackend`]. One committed block is one atomic, durable write.
+//!
+//! This module never interprets ledger rules: it stores what the ledger computed
+//! ([`Changes`]) and answers reads.
+
+use crate::storage::head::Head;
+use crate::storage::keys;
+use crate::storage::kv_backend::{KvBackend, WriteBatch};
+use crate::storage::mem_kv::MemKv;
+use crate::storage::sled_kv::SledKv;
+use crate::storage::storage_error::StorageError;
+use custody_ledger::block::{Block, BlockCertificate, BlockHeader};
+use custody_ledger::encoding::{decode, encode};
+use custody_ledger::genesis::{Genesis, MemberId};
+use custody_ledger::gs1::{Gln, Gtin, ItemId, Lot};
+use custody_ledger::hash::Hash32;
+use custody_ledger::state::{
+    Changes, ItemEvent, ItemState, RecallRecord, Shipment, StateError, StateView,
+};
+use custody_ledger::transaction::{ShipmentId, SignedTransaction};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The storage format this build reads and writes (recorded in the `format` meta key).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How many index entries one backend call reads while counting.
+const COUNT_PAGE: usize = 4096;
+
+/// The node's ledger store over a key-value backend.
+///
+/// `Send + Sync`: share it with `Arc<Store<_>>`. Every read call answers from one
+/// committed state (a commit never interleaves with a single call), but two calls may see
+/// two different heights if a block is committed between them.
+#[derive(Debug)]
+pub struct Store<B: KvBackend> {
+    kv: B,
+    genesis_hash: Hash32,
+    chain_id: String,
+    /// Writers (commits) exclusive, readers shared: makes each call see whole blocks.
+    commit_lock: RwLock<()>,
+}
+
+impl Store<SledKv> {
+    /// Opens the store in `dir`, creating it for `genesis` if the directory is new or empty.
+    ///
+    /// Refuses with [`StorageError::GenesisMismatch`] a directory made for another genesis,
+    /// and with [`StorageError::UnsupportedFormat`] one written in another storage format.
+    pub fn open(dir: &Path, genesis: &Genesis) -> Result<Self, StorageError> {
+        Store::with_backend(SledKv::open(dir)?, genesis)
+    }
+}
+
+impl Store<MemKv> {
+    /// A new, empty in-memory store for `genesis`.
+    pub fn in_memory(genesis: &Genesis) -> Self {
+        Store::with_backend(MemKv::new(), genesis)
+            .expect("a fresh in-memory backend is empty and its writes cannot fail")
+    }
+}
+
+impl<B: KvBackend> Store<B> {
+    /// Opens a store on `kv`: records `genesis` (hash and format version) in an empty
+    /// backend, or checks that a non-empty one was made for the same genesis.
+    pub fn with_backend(kv: B, genesis: &Genesis) -> Result<Self, StorageError> {
+        let expected = genesis.hash();
+        let store = Store {
+            kv,
+            genesis_hash: expected,
+            chain_id: genesis.chain_id.clone(),
+            commit_lock: RwLock::new(()),
+        };
+        match store.get_decoded::<Hash32>(&keys::genesis(), || "genesis hash (meta)".into())? {
+            Some(found) => {
+                if found != expected {
+                    return Err(StorageError::GenesisMismatch { expected, found });
+                }
+                let format = store
+                    .get_decoded::<u32>(&keys::format(), || "format version (meta)".into())?
+                    .ok_or_else(|| StorageError::corrupt("format version (meta)", "missing"))?;
+                if format != FORMAT_VERSION {
+                    return Err(StorageError::UnsupportedFormat {
+                        found: format,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                if let Some((k, _)) = store.kv.scan_prefix(&[], 1)?.into_iter().next() {
+                    return Err(StorageError::corrupt(
+                        "data directory",
+                        format!(
+                            "holds data (first key {}) but no genesis record",
+                            hex::encode(k)
+                        ),
+                    ));
+                }
+                let mut b = WriteBatch::new();
+                b.put(keys::genesis(), encode(&expected));
+                b.put(keys::format(), encode(&FORMAT_VERSION));
+                store.kv.write_batch(b)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The backend (for tools and tests; writing to it directly bypasses every check).
+    pub fn backend(&self) -> &B {
+        &self.kv
+    }
+
+    /// Hash of the genesis this store was made for.
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    /// The chain id of that genesis.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, ()> {
+        // The lock guards no data (it only orders calls), so poisoning is harmless.
+        self.commit_lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, ()> {
+        self.commit_lock.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get_decoded<T: DeserializeOwned>(
+        &self,
+        key: &[u8],
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<T>, StorageError> {
+        match self.kv.get(key)? {
+            None => Ok(None),
+            Some(bytes) => decode(&bytes)
+                .map(Some)
+                .map_err(|e| StorageError::corrupt(what(), e)),
+        }
+    }
+
+    /// The committed head, or `None` before block 1.
+    pub fn head(&self) -> Result<Option<Head>, StorageError> {
+        let _r = self.read();
+        self.head_unlocked()
+    }
+
+    fn head_unlocked(&self) -> Result<Option<Head>, StorageError> {
+        self.get_decoded(&keys::head(), || "head (meta)".into())
+    }
+
+    /// Commits one decided block: its header, transactions, certificate, the transaction
+    /// index, and every state change, index update and the new head, in one atomic
+    /// [`KvBackend::write_batch`]. Durable when it returns `Ok`.
+    ///
+    /// Refuses (writing nothing) a block that is not the head's child
+    /// ([`StorageError::NotNext`], [`StorageError::WrongParent`]), or whose chain id, body
+    /// or certificate (height and value) does not match it ([`StorageError::BadBlock`]).
+    /// The certificate's signatures are not checked here: that is consensus's job.
+    ///
+    /// # Correctness
+    /// `changes` must be exactly what applying `block.txs` in order to the state at the
+    /// current head produced (an [`Overlay`](custody_ledger::state::Overlay) over this
+    /// store): index maintenance trusts each `ItemChange::before` to be the stored state.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        cert: &BlockCertificate,
+        changes: &Changes,
+    ) -> Result<(), StorageError> {
+        let _w = self.write();
+        let h = &block.header;
+        let height = h.height;
+        let (expected_height, expected_parent) = match self.head_unlocked()? {
+            Some(head) => (head.height.saturating_add(1), head.hash),
+            None => (1, self.genesis_hash),
+        };
+        if height != expected_height {
+            return Err(StorageError::NotNext {
+                expected: expected_height,
+                found: height,
+            });
+        }
+        if h.parent != expected_parent {
+            return Err(StorageError::WrongParent {
+                height,
+                expected: expected_parent,
+                found: h.parent,
+            });
+        }
+        let bad = |detail: String| StorageError::BadBlock { height, detail };
+        if h.chain_id != self.chain_id {
+            return Err(bad(format!(
+                "chain id {:?}, this store is for {:?}",
+                h.chain_id, self.chain_id
+            )));
+        }
+        block.check_body().map_err(|e| bad(e.to_string()))?;
+        let hash = block.hash();
+        if cert.height.0 != height {
+            return Err(bad(format!("certificate is for height {}", cert.height)));
+        }
+        if cert.value != hash {
+            return Err(bad(format!(
+                "certificate certifies {}, the block hash is {hash}",
+                cert.value
+            )));
+        }
+
+        let batch = self.block_batch(block, hash, cert, changes)?;
+        self.kv.write_batch(batch)
+    }
+
+    fn block_batch(
+        &self,
+        block: &Block,
+        hash: Hash32,
+        cert: &BlockCertificate,
+        changes: &Changes,
+    ) -> Result<WriteBatch, StorageError> {
+        let h = &block.header;
+        let height = h.height;
+        let mut b = WriteBatch::new();
+        b.put(keys::header(height), encode(h));
+        for (i, tx) in block.txs.iter().enumerate() {
+            let index = u32::try_from(i).map_err(|_| StorageError::BadBlock {
+                height,
+                detail: format!("more than {} transactions", u32::MAX),
+            })?;
+            b.put(keys::block_tx(height, index), encode(tx));
+            b.put(keys::tx_index(&tx.hash()), encode(&(height, index)));
+        }
+        b.put(keys::certificate(height), encode(cert));
+
+        for (id, ch) in &changes.items {
+            b.put(keys::item(id), encode(&ch.after));
+            let old = match &ch.before {
+                Some(s) => index_keys(s)?,
+                None => BTreeSet::new(),
+            };
+            let new = index_keys(&ch.after)?;
+            for k in old.difference(&new) {
+                b.delete(k.clone());
+            }
+            for k in new.difference(&old) {
+                b.put(k.clone(), Vec::new());
+            }
+        }
+        for ev in &changes.events {
+            b.put(keys::event(&ev.item, ev.seq)?, encode(ev));
+        }
+        for (id, s) in &changes.shipments {
+            b.put(keys::shipment(id), encode(s));
+            b.put(keys::member_shipment(&s.from, id)?, Vec::new());
+            b.put(keys::member_shipment(&s.to, id)?, Vec::new());
+        }
+        for (rid, r) in &changes.recalls {
+            b.put(keys::recall(rid), encode(r));
+            for lot in &r.lots {
+                b.put(keys::lot_recall(&r.gtin, lot)?, encode(rid));
+            }
+        }
+        for (member, seq) in &changes.sequences {
+            b.put(keys::sequence(member), encode(seq));
+        }
+        let head = Head {
+            height,
+            hash,
+            time_ms: h.time_ms,
+        };
+        b.put(keys::head(), encode(&head));
+        Ok(b)
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        let _r = self.read();
+        let Some(header) = self.header_unlocked(height)? else {
+            return Ok(None);
+        };
+        let prefix = keys::block_txs(height);
+        let rows = self.kv.scan_prefix(&prefix, header.tx_count as usize)?;
+        if rows.len() != header.tx_count as usize {
+            return Err(StorageError::corrupt(
+                format!("block {height}"),
+                format!(
+                    "header says {} transactions, {} are stored",
+                    header.tx_count,
+                    rows.len()
+                ),
+            ));
+        }
+        let mut txs = Vec::with_capacity(rows.len());
+        for (i, (k, v)) in rows.into_iter().enumerate() {
+            if k != keys::block_tx(height, i as u32) {
+                return Err(StorageError::corrupt(
+                    format!("block {height}"),
+                    format!("transaction {i} is missing (found key {})", hex::encode(k)),
+                ));
+            }
+            txs.push(decode(&v).map_err(|e| {
+                StorageError::corrupt(format!("transaction {i} of block {height}"), e)
+            })?);
+        }
+        Ok(Some(Block { header, txs }))
+    }
+
+    /// The header of the block at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
+        let _r = self.read();
+        self.header_unlocked(height)
+    }
+
+    fn header_unlocked(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
+        self.get_decoded(&keys::header(height), || {
+            format!("header of block {height}")
+        })
+    }
+
+    /// The commit certificate of the block at `height`.
+    pub fn certificate(&self, height: u64) -> Result<Option<BlockCertificate>, StorageError> {
+        let _r = self.read();
+        self.get_decoded(&keys::certificate(height), || {
+            format!("certificate of block {height}")
+        })
+    }
+
+    /// Where a committed transaction is: (block height, index in the block).
+    pub fn tx_location(&self, hash: &Hash32) -> Result<Option<(u64, u32)>, StorageError> {
+        let _r = self.read();
+        self.tx_location_unlocked(hash)
+    }
+
+    fn tx_location_unlocked(&self, hash: &Hash32) -> Result<Option<(u64, u32)>, StorageError> {
+        self.get_decoded(&keys::tx_index(hash), || {
+            format!("location of transaction {hash}")
+        })
+    }
+
+    /// A committed transaction with its block height and index.
+    pub fn transaction(
+        &self,
+        hash: &Hash32,
+    ) -> Result<Option<(SignedTransaction, u64, u32)>, StorageError> {
+        let _r = self.read();
+        let Some((height, index)) = self.tx_location_unlocked(hash)? else {
+            return Ok(None);
+        };
+        let tx: SignedTransaction = self
+            .get_decoded(&keys::block_tx(height, index), || {
+                format!("transaction {index} of block {height}")
+            })?
+            .ok_or_else(|| {
+                StorageError::corrupt(
+                    format!("transaction {hash}"),
+                    format!("indexed at block {height} index {index}, which is missing"),
+                )
+            })?;
+        Ok(Some((tx, height, index)))
+    }
+
+    /// An item's state.
+    pub fn item(&self, id: &ItemId) -> Result<Option<ItemState>, StorageError> {
+        let _r = self.read();
+        self.get_decoded(&keys::item(id), || format!("item state of {id}"))
+    }
+
+    /// An item's history, oldest event first (empty for an unknown item).
+    pub fn history(&self, id: &ItemId) -> Result<Vec<ItemEvent>, StorageError> {
+        self.history_page(id, None, usize::MAX)
+    }
+
+    /// Up to `limit` history events of an item with sequence numbers after `after_seq`
+    /// (from the first when `None`), oldest first.
+    pub fn history_page(
+        &self,
+        id: &ItemId,
+        after_seq: Option<u32>,
+        limit: usize,
+    ) -> Result<Vec<ItemEvent>, StorageError> {
+        let _r = self.read();
+        let prefix = keys::events(id)?;
+        let start = after_seq.map(|s| keys::event(id, s)).transpose()?;
+        let rows = self.kv.scan_prefix_from(&prefix, start.as_deref(), limit)?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                decode(&v).map_err(|e| {
+                    StorageError::corrupt(
+                        format!("history event of {id} (key {})", hex::encode(&k)),
+                        e,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn index_page(
+        &self,
+        prefix: Vec<u8>,
+        after: Option<&ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StorageError> {
+        let _r = self.read();
+        let start = after.map(|a| keys::with_item(prefix.clone(), a));
+        let rows = self.kv.scan_prefix_from(&prefix, start.as_deref(), limit)?;
+        rows.iter()
+            .map(|(k, _)| keys::item_suffix(&prefix, k))
+            .collect()
+    }
+
+    fn index_count(&self, prefix: Vec<u8>) -> Result<u64, StorageError> {
+        let _r = self.read();
+        let mut n = 0u64;
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let rows = self
+                .kv
+                .scan_prefix_from(&prefix, last.as_deref(), COUNT_PAGE)?;
+            n += rows.len() as u64;
+            if rows.len() < COUNT_PAGE {
+                return Ok(n);
+            }
+            last = rows.into_iter().next_back().map(|(k, _)| k);
+        }
+    }
+
+    /// Items `member` holds that are still in the supply chain (active or in transit, not
+    /// decommissioned), in item-key order, after `after`, at most `limit`.
+    pub fn items_by_custodian(
+        &self,
+        member: &MemberId,
+        after: Option<&ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StorageError> {
+        self.index_page(keys::custodian_items(member)?, after, limit)
+    }
+
+    /// How many items [`items_by_custodian`](Self::items_by_custodian) would list.
+    pub fn count_by_custodian(&self, member: &MemberId) -> Result<u64, StorageError> {
+        self.index_count(keys::custodian_items(member)?)
+    }
+
+    /// Items stored at `gln` that are still in the supply chain, in item-key order, after
+    /// `after`, at most `limit`.
+    pub fn items_by_location(
+        &self,
+        gln: &Gln,
+        after: Option<&ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StorageError> {
+        self.index_page(keys::location_items(gln)?, after, limit)
+    }
+
+    /// Every unit of a lot ever commissioned (whatever its status), in item-key order,
+    /// after `after`, at most `limit`.
+    pub fn items_by_lot(
+        &self,
+        gtin: &Gtin,
+        lot: &Lot,
+        after: Option<&ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StorageError> {
+        self.index_page(keys::lot_items(gtin, lot)?, after, limit)
+    }
+
+    /// A member's last sequence number (0 if none).
+    pub fn last_sequence(&self, member: &MemberId) -> Result<u64, StorageError> {
+        let _r = self.read();
+        Ok(self
+            .get_decoded(&keys::sequence(member), || {
+                format!("last sequence of {member}")
+            })?
+            .unwrap_or(0))
+    }
+
+    /// A shipment.
+    pub fn shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, StorageError> {
+        let _r = self.read();
+        self.get_decoded(&keys::shipment(id), || format!("shipment {id}"))
+    }
+
+    /// Shipments `member` sent or is addressed, in shipment-id order, after `after`, at
+    /// most `limit`.
+    pub fn shipments_of(
+        &self,
+        member: &MemberId,
+        after: Option<&ShipmentId>,
+        limit: usize,
+    ) -> Result<Vec<Shipment>, StorageError> {
+        let _r = self.read();
+        let prefix = keys::member_shipments(member)?;
+        let start = after
+            .map(|a| keys::member_shipment(member, a))
+            .transpose()?;
+        let rows = self.kv.scan_prefix_from(&prefix, start.as_deref(), limit)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, _) in rows {
+            let tail = k.get(prefix.len()..).unwrap_or_default();
+            let id = std::str::from_utf8(tail)
+                .map(|s| ShipmentId(s.to_string()))
+                .map_err(|e| {
+                    StorageError::corrupt(format!("shipment index key {}", hex::encode(&k)), e)
+                })?;
+            let s = self
+                .get_decoded(&keys::shipment(&id), || format!("shipment {id}"))?
+                .ok_or_else(|| {
+                    StorageError::corrupt(
+                        format!("shipment {id}"),
+                        format!("indexed for {member} but missing"),
+                    )
+                })?;
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// A recall.
+    pub fn recall(&self, recall_id: &str) -> Result<Option<RecallRecord>, StorageError> {
+        let _r = self.read();
+        self.get_decoded(&keys::recall(recall_id), || format!("recall {recall_id}"))
+    }
+
+    /// The recall a lot is under, if any.
+    pub fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StorageError> {
+        let _r = self.read();
+        self.get_decoded(&keys::lot_recall(gtin, lot)?, || {
+            format!("recall of lot {lot} of GTIN {gtin}")
+        })
+    }
+
+    /// Every unit of a lot, in item-key order.
+    pub fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StorageError> {
+        self.items_by_lot(gtin, lot, None, usize::MAX)
+    }
+
+    /// Bytes the store uses on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StorageError> {
+        self.kv.size_on_disk()
+    }
+}
+
+/// The index entries an item state has: its lot (units), and while it is in the supply
+/// chain its custodian and location.
+fn index_keys(s: &ItemState) -> Result<BTreeSet<Vec<u8>>, StorageError> {
+    let mut out = BTreeSet::new();
+    if let Some(p) = &s.product {
+        out.insert(keys::with_item(keys::lot_items(&p.gtin, &p.lot)?, &s.id));
+    }
+    if !s.status.is_decommissioned() {
+        out.insert(keys::with_item(keys::custodian_items(&s.custodian)?, &s.id));
+        if let Some(gln) = &s.location {
+            out.insert(keys::with_item(keys::location_items(gln)?, &s.id));
+        }
+    }
+    Ok(out)
+}
+
+fn state_err(e: StorageError) -> StateError {
+    StateError(e.to_string())
+}
+
+impl<B: KvBackend> StateView for Store<B> {
+    fn item(&self, id: &ItemId) -> Result<Option<ItemState>, StateError> {
+        Store::item(self, id).map_err(state_err)
+    }
+
+    fn last_sequence(&self, member: &MemberId) -> Result<u64, StateError> {
+        Store::last_sequence(self, member).map_err(state_err)
+    }
+
+    fn shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, StateError> {
+        Store::shipment(self, id).map_err(state_err)
+    }
+
+    fn recall(&self, recall_id: &str) -> Result<Option<RecallRecord>, StateError> {
+        Store::recall(self, recall_id).map_err(state_err)
+    }
+
+    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError> {
+        Store::lot_recall(self, gtin, lot).map_err(state_err)
+    }
+
+    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError> {
+        Store::lot_items(self, gtin, lot).map_err(state_err)
+    }
+}

@@ -1,0 +1,6 @@
+//! Storage tests: one conformance suite run against every backend, sled-only tests
+//! (reopen, genesis mismatch, corruption), and a property test of the backends against a
+//! `BTreeMap` model.
+
+mod conformance;
+mod fixtures;
