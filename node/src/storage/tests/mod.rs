@@ -4,3 +4,5 @@
 
 mod conformance;
 mod fixtures;
+mod kv_props;
+mod sled_only;
