@@ -2,6 +2,7 @@
 //! (reopen, genesis mismatch, corruption), and a property test of the backends against a
 //! `BTreeMap` model.
 
+mod atomicity;
 mod conformance;
 mod fixtures;
 mod kv_props;
