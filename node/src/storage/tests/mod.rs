@@ -2,5 +2,8 @@
 //! (reopen, genesis mismatch, corruption), and a property test of the backends against a
 //! `BTreeMap` model.
 
+mod atomicity;
 mod conformance;
 mod fixtures;
+mod kv_props;
+mod sled_only;
