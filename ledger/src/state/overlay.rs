@@ -40,6 +40,11 @@ impl<'a, V: StateView> Overlay<'a, V> {
         Ok(n)
     }
 
+    /// An overlay that starts from earlier `changes` on the same base.
+    pub fn with_changes(base: &'a V, changes: Changes) -> Self {
+        Overlay { base, changes }
+    }
+
     /// The changes so far.
     pub fn changes(&self) -> &Changes {
         &self.changes

@@ -1,0 +1,310 @@
+//! Routes and handlers of the `/v1` API.
+
+use crate::api::api_error::ApiError;
+use crate::api::{dashboard, MAX_BODY_BYTES};
+use crate::node::{Node, TxStatus};
+use crate::storage::KvBackend;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use custody_ledger::genesis::MemberId;
+use custody_ledger::gs1::{Gln, Gtin, ItemId, Lot};
+use custody_ledger::hash::Hash32;
+use custody_ledger::transaction::{ShipmentId, SignedTransaction};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+type AppState<B> = State<Arc<Node<B>>>;
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// Longest a client may ask to wait for a transaction's outcome.
+const MAX_WAIT_MS: u64 = 30_000;
+/// Most items one inventory page returns.
+const MAX_PAGE: usize = 10_000;
+
+/// The API router for `node`.
+pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/v1/status", get(status::<B>))
+        .route("/v1/genesis", get(genesis::<B>))
+        .route("/v1/members", get(members::<B>))
+        .route("/v1/members/{name}", get(member::<B>))
+        .route("/v1/transactions", post(submit::<B>))
+        .route("/v1/transactions/{hash}", get(transaction::<B>))
+        .route("/v1/items/{id}", get(item::<B>))
+        .route("/v1/items/{id}/history", get(history::<B>))
+        .route("/v1/blocks/{height}", get(block::<B>))
+        .route("/v1/shipments/{id}", get(shipment::<B>))
+        .route("/v1/recalls/{id}", get(recall::<B>))
+        .route("/v1/lots/{gtin}/{lot}/items", get(lot_items::<B>))
+        .route("/v1/inventory", get(inventory::<B>))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(node)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or_else(|e| json!({"unserializable": e.to_string()}))
+}
+
+fn parse_item(text: &str) -> Result<ItemId, ApiError> {
+    ItemId::parse(text).map_err(|e| ApiError::malformed(format!("{text:?}: {e}")))
+}
+
+async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
+    let head = node.store().head()?;
+    let g = node.genesis();
+    Ok(Json(json!({
+        "chain_id": g.chain_id,
+        "node": node.name(),
+        "height": head.as_ref().map_or(0, |h| h.height),
+        "head_hash": head.as_ref().map(|h| h.hash.to_hex()),
+        "head_time_ms": head.as_ref().map(|h| h.time_ms),
+        "mempool_size": node.mempool_len(),
+        "genesis_hash": g.hash().to_hex(),
+        "validators": g.validators.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+        "members": g.members.len(),
+    })))
+}
+
+async fn genesis<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
+    Ok(Json(to_json(node.genesis())))
+}
+
+fn member_json<B: KvBackend>(node: &Node<B>, m: &custody_ledger::genesis::Member) -> ApiResult {
+    let last = node.store().last_sequence(&m.name)?;
+    let next = node.next_sequence(&m.name)?;
+    let mut v = to_json(m);
+    v["last_sequence"] = json!(last);
+    v["next_sequence"] = json!(next);
+    Ok(Json(v))
+}
+
+async fn members<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
+    let mut out = Vec::new();
+    for m in &node.genesis().members {
+        out.push(member_json(&node, m)?.0);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+async fn member<B: KvBackend>(State(node): AppState<B>, Path(name): Path<String>) -> ApiResult {
+    let m = node
+        .genesis()
+        .member(&MemberId(name.clone()))
+        .ok_or_else(|| ApiError::not_found(format!("no member named {name}")))?;
+    member_json(&node, m)
+}
+
+async fn submit<B: KvBackend>(
+    State(node): AppState<B>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is over {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::malformed(r.body_text())
+        }
+    })?;
+    let tx: SignedTransaction = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::malformed(format!("not a signed transaction: {e}")))?;
+    let n = Arc::clone(&node);
+    let hash = tokio::task::spawn_blocking(move || n.submit(tx))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"hash": hash.to_hex(), "status": "pending"})),
+    ))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    wait_ms: Option<u64>,
+}
+
+fn status_json(hash: &Hash32, s: &TxStatus) -> Value {
+    match s {
+        TxStatus::Pending => json!({"hash": hash.to_hex(), "status": "pending"}),
+        TxStatus::Committed { height, index } => {
+            json!({"hash": hash.to_hex(), "status": "committed", "height": height, "index": index})
+        }
+        TxStatus::Rejected { code, message } => json!({
+            "hash": hash.to_hex(), "status": "rejected",
+            "error": {"code": code, "message": message}
+        }),
+        TxStatus::Unknown => json!({"hash": hash.to_hex(), "status": "unknown"}),
+    }
+}
+
+async fn transaction<B: KvBackend>(
+    State(node): AppState<B>,
+    Path(hash): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> ApiResult {
+    let hash =
+        Hash32::from_hex(&hash).map_err(|e| ApiError::malformed(format!("transaction hash: {e}")))?;
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let mut commits = node.subscribe();
+    loop {
+        let status = node.tx_status(&hash)?;
+        if status != TxStatus::Pending || tokio::time::Instant::now() >= deadline {
+            let mut v = status_json(&hash, &status);
+            if let TxStatus::Committed { .. } = status {
+                if let Some((tx, _, _)) = node.store().transaction(&hash)? {
+                    v["tx"] = to_json(&tx);
+                }
+            }
+            return Ok(Json(v));
+        }
+        let _ = tokio::time::timeout_at(deadline, commits.changed()).await;
+    }
+}
+
+async fn item<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_item(&id)?;
+    let s = node
+        .store()
+        .item(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("{id} is unknown: never commissioned")))?;
+    Ok(Json(to_json(&s)))
+}
+
+async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_item(&id)?;
+    if node.store().item(&id)?.is_none() {
+        return Err(ApiError::not_found(format!("{id} is unknown: never commissioned")));
+    }
+    let events: Vec<Value> = node
+        .store()
+        .history(&id)?
+        .iter()
+        .map(|e| {
+            let mut v = to_json(e);
+            v["hash"] = json!(e.hash().to_hex());
+            v
+        })
+        .collect();
+    Ok(Json(json!({"item": id.to_string(), "events": events})))
+}
+
+async fn block<B: KvBackend>(State(node): AppState<B>, Path(height): Path<String>) -> ApiResult {
+    let height = if height == "latest" {
+        node.store().head()?.map_or(0, |h| h.height)
+    } else {
+        height
+            .parse::<u64>()
+            .map_err(|_| ApiError::malformed(format!("height {height:?} is not a number")))?
+    };
+    let b = node
+        .store()
+        .block(height)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+    let cert = node.store().certificate(height)?;
+    let txs: Vec<Value> = b
+        .txs
+        .iter()
+        .map(|t| {
+            let mut v = to_json(t);
+            v["hash"] = json!(t.hash().to_hex());
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "hash": b.hash().to_hex(),
+        "header": to_json(&b.header),
+        "txs": txs,
+        "certificate": to_json(&cert),
+    })))
+}
+
+async fn shipment<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
+    let s = node
+        .store()
+        .shipment(&ShipmentId(id.clone()))?
+        .ok_or_else(|| ApiError::not_found(format!("shipment {id} is unknown")))?;
+    Ok(Json(to_json(&s)))
+}
+
+async fn recall<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
+    let r = node
+        .store()
+        .recall(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("recall {id} is unknown")))?;
+    Ok(Json(to_json(&r)))
+}
+
+async fn lot_items<B: KvBackend>(
+    State(node): AppState<B>,
+    Path((gtin, lot)): Path<(String, String)>,
+) -> ApiResult {
+    let gtin = Gtin::parse(&gtin).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let lot = Lot::parse(&lot).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let ids = node.store().lot_items(&gtin, &lot)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = node.store().item(&id)? {
+            items.push(json!({
+                "id": id.to_string(), "custodian": s.custodian, "status": s.status,
+                "location": s.location, "recall": s.recall, "parent": s.parent,
+            }));
+        }
+    }
+    let recall = node.store().lot_recall(&gtin, &lot)?;
+    Ok(Json(json!({
+        "gtin": gtin, "lot": lot, "recall": recall, "count": items.len(), "items": items,
+    })))
+}
+
+#[derive(Deserialize)]
+struct InventoryQuery {
+    custodian: Option<String>,
+    location: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn inventory<B: KvBackend>(
+    State(node): AppState<B>,
+    Query(q): Query<InventoryQuery>,
+) -> ApiResult {
+    let limit = q.limit.unwrap_or(1000).min(MAX_PAGE);
+    let after = q.after.as_deref().map(parse_item).transpose()?;
+    let ids = match (&q.custodian, &q.location) {
+        (_, Some(gln)) => {
+            let gln = Gln::parse(gln).map_err(|e| ApiError::malformed(e.to_string()))?;
+            node.store().items_by_location(&gln, after.as_ref(), limit)?
+        }
+        (Some(m), None) => {
+            node.store()
+                .items_by_custodian(&MemberId(m.clone()), after.as_ref(), limit)?
+        }
+        (None, None) => {
+            return Err(ApiError::malformed(
+                "give custodian=MEMBER or location=GLN",
+            ))
+        }
+    };
+    let mut items = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(s) = node.store().item(id)? {
+            if q.custodian.as_ref().is_none_or(|c| c == &s.custodian.0) {
+                items.push(to_json(&s));
+            }
+        }
+    }
+    let next = (ids.len() == limit).then(|| ids.last().map(|i| i.to_string()));
+    Ok(Json(json!({"count": items.len(), "items": items, "next_after": next.flatten()})))
+}
