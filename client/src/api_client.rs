@@ -104,7 +104,7 @@ pub fn exit_for_code(status: u16, code: &str, submit: bool) -> Exit {
         // A query with an identifier the node cannot read: bad input.
         "malformed" if !submit => Exit::Usage,
         c if REJECTION_CODES.contains(&c) => Exit::Rejected,
-        _ if status == 404 => Exit::NotFound,
+        _ if status == 404 && !submit => Exit::NotFound,
         _ => Exit::Unreachable,
     }
 }
@@ -410,6 +410,7 @@ mod tests {
         assert_eq!(exit_for_code(409, "sequence", true), Exit::Rejected);
         assert_eq!(exit_for_code(404, "not_found", false), Exit::NotFound);
         assert_eq!(exit_for_code(404, "http_404", false), Exit::NotFound);
+        assert_eq!(exit_for_code(404, "http_404", true), Exit::Unreachable);
         assert_eq!(exit_for_code(400, "malformed", false), Exit::Usage);
         assert_eq!(exit_for_code(400, "malformed", true), Exit::Rejected);
         assert_eq!(exit_for_code(503, "mempool_full", true), Exit::Unreachable);

@@ -515,3 +515,54 @@ fn show_encodes_the_item_and_maps_not_found_to_4() {
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(json_out(&o)["error"]["code"], "not_found");
 }
+
+#[test]
+fn commission_waits_out_a_full_mempool() {
+    let s = setup();
+    let posts = Arc::new(Mutex::new(0));
+    let node = node(&s.public, move |r| {
+        if r.method == "POST" {
+            let mut n = posts.lock().unwrap();
+            *n += 1;
+            if *n == 2 {
+                return (
+                    503,
+                    json!({"error": {"code": "mempool_full", "message": "full"}}),
+                );
+            }
+        }
+        committing(r)
+    });
+    let o = run(
+        &node,
+        &s.key,
+        &[
+            "commission",
+            "--gtin",
+            "09506000134352",
+            "--lot",
+            "L1",
+            "--expiry",
+            "261231",
+            "--serials",
+            "A,B,C",
+            "--batch",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc = json_out(&o);
+    assert_eq!(doc["serials"], 3);
+    let seqs: Vec<u64> = node.posted().iter().map(|t| t.tx.sequence).collect();
+    assert_eq!(
+        seqs,
+        [7, 8, 8],
+        "the refused batch is sent again with the same sequence"
+    );
+}

@@ -2,18 +2,21 @@
 //! of `--batch` serials. All batches are submitted first (increasing sequence numbers; the
 //! node's `next_sequence` counts pending ones), then waited for, with a progress bar.
 //!
-//! Submission stops at the first batch the node refuses; what was already submitted is
+//! A full mempool is waited out (with back-off, up to `--timeout`); submission stops at the
+//! first batch the node refuses; what was already submitted is
 //! still waited for and reported, so the output always says which serials made it.
 
 use super::submit::{check_form, post, wait, Session};
 use super::Ctx;
+use crate::api_client::{ApiClient, ApiError};
 use crate::cli::CommissionArgs;
 use crate::exit::{classify, usage, Exit};
 use crate::items::{self, SerialList};
-use crate::output::{self, CommissionResult, CommissionTx, Table};
+use crate::output::{self, CommissionResult, CommissionTx, SubmitResult, Table};
+use custody_ledger::transaction::SignedTransaction;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A progress bar on stderr, or a hidden one for `--json` and when stderr is no terminal.
 fn progress_bar(json: bool, len: usize) -> ProgressBar {
@@ -27,6 +30,34 @@ fn progress_bar(json: bool, len: usize) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// POSTs `stx`; while the node's mempool is full (503 `mempool_full`), backs off and
+/// tries again, for at most `timeout`: a long run fills the mempool faster than blocks
+/// drain it.
+fn post_when_room(
+    api: &ApiClient,
+    stx: &SignedTransaction,
+    timeout: Duration,
+) -> anyhow::Result<SubmitResult> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match post(api, stx) {
+            Err(e) if is_mempool_full(&e) && Instant::now() + pause < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_mempool_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(c.downcast_ref::<ApiError>(),
+            Some(ApiError::Http { code, .. }) if code == "mempool_full")
+    })
 }
 
 /// The overall status and exit code of a run.
@@ -82,6 +113,7 @@ pub fn run(ctx: &Ctx, a: CommissionArgs) -> anyhow::Result<Exit> {
     let batch_count = payloads.len();
     let mut session = Session::open(ctx)?;
 
+    let timeout = Duration::from_secs(a.wait.timeout);
     let bar = progress_bar(ctx.json, total);
     bar.set_message("submitting");
     let mut txs: Vec<CommissionTx> = Vec::with_capacity(batch_count);
@@ -89,7 +121,7 @@ pub fn run(ctx: &Ctx, a: CommissionArgs) -> anyhow::Result<Exit> {
     for payload in payloads {
         let n = payload.item_count();
         let stx = session.sign(payload);
-        match post(&session.api, &stx) {
+        match post_when_room(&session.api, &stx, timeout) {
             Ok(result) => {
                 let refused = result.status == "rejected";
                 txs.push(CommissionTx { result, serials: n });
@@ -109,7 +141,6 @@ pub fn run(ctx: &Ctx, a: CommissionArgs) -> anyhow::Result<Exit> {
     if !a.wait.no_wait {
         bar.reset();
         bar.set_message("committing");
-        let timeout = Duration::from_secs(a.wait.timeout);
         for t in txs.iter_mut().filter(|t| t.result.status == "pending") {
             match wait(&session.api, &t.result.hash, timeout) {
                 Ok(result) => {
@@ -197,7 +228,6 @@ pub fn run(ctx: &Ctx, a: CommissionArgs) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::SubmitResult;
 
     fn tx(status: &str, serials: usize) -> CommissionTx {
         CommissionTx {
