@@ -45,6 +45,9 @@ pub enum Command {
     /// Generate a signing key, or show the public key of --key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect GS1 identifiers (needs no node).
+    #[command(subcommand)]
+    Id(IdCommand),
     /// Commission new serials of one GTIN, lot and expiry.
     Commission(CommissionArgs),
     /// Pack items into a case or pallet (SSCC).
@@ -93,6 +96,23 @@ pub enum KeysCommand {
     },
     /// Print the public key (hex) of --key.
     Show,
+}
+
+/// `custody id …`.
+#[derive(Subcommand, Debug)]
+pub enum IdCommand {
+    /// Parse a GS1 identifier in any form and print its elements and other forms.
+    Parse {
+        /// Element string `(01)…(21)…`, raw scan data (`]d2…`), a Digital Link URI or an
+        /// EPC URN.
+        text: String,
+        /// Read company prefixes from this genesis (to render EPC URNs).
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// A known GS1 company prefix (repeatable), to render EPC URNs.
+        #[arg(long)]
+        prefix: Vec<String>,
+    },
 }
 
 /// Options of every command that submits a transaction.

@@ -103,7 +103,12 @@ fn main() {
         .collect();
     let msgs: Vec<(Vec<u8>, ed25519_dalek::Signature)> = sample
         .iter()
-        .map(|t| (t.tx.sign_bytes(), ed25519_dalek::Signature::from_bytes(&t.signature.0)))
+        .map(|t| {
+            (
+                t.tx.sign_bytes(),
+                ed25519_dalek::Signature::from_bytes(&t.signature.0),
+            )
+        })
         .collect();
     let vk = key.verifying_key();
     let t0 = Instant::now();
@@ -118,7 +123,10 @@ fn main() {
     let full = n as f64 / t0.elapsed().as_secs_f64();
     println!("signature checks ({n} single-item transactions):");
     println!("  bare ed25519-dalek verify_strict      {bare:>10.0} /s");
-    println!("  SignedTransaction::check_stateless    {full:>10.0} /s   ratio {:.2} of bare", full / bare);
+    println!(
+        "  SignedTransaction::check_stateless    {full:>10.0} /s   ratio {:.2} of bare",
+        full / bare
+    );
 
     // 2. Bulk commission, 1,000 items per transaction, durably committed to sled.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -130,7 +138,14 @@ fn main() {
         genesis.chain_id.clone(),
     )
     .expect("solo");
-    let node = Node::new("bench".into(), genesis.clone(), store.clone(), certifier, 20_000).expect("node");
+    let node = Node::new(
+        "bench".into(),
+        genesis.clone(),
+        store.clone(),
+        certifier,
+        20_000,
+    )
+    .expect("node");
     let bulk_txs = 100;
     let per_tx = 1_000;
     let txs: Vec<SignedTransaction> = (0..bulk_txs)

@@ -11,8 +11,16 @@ use ed25519_dalek::SigningKey;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The demo members: name, roles, GS1 company prefixes, GLNs.
-const DEMO_MEMBERS: &[(&str, &[Role], &[&str], &[&str])] = &[
+/// A demo member: name, roles, GS1 company prefixes, GLNs.
+type DemoMember = (
+    &'static str,
+    &'static [Role],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The demo members.
+const DEMO_MEMBERS: &[DemoMember] = &[
     (
         "manufacturer",
         &[Role::Manufacturer],
@@ -25,7 +33,12 @@ const DEMO_MEMBERS: &[(&str, &[Role], &[&str], &[&str])] = &[
         &["0614142"],
         &["0614142000004", "0614142000011"],
     ),
-    ("pharmacy", &[Role::Dispenser], &["0614143"], &["0614143000003"]),
+    (
+        "pharmacy",
+        &[Role::Dispenser],
+        &["0614143"],
+        &["0614143000003"],
+    ),
     ("regulator", &[Role::Regulator], &[], &[]),
 ];
 
@@ -40,7 +53,8 @@ pub fn key_path(data_dir: &Path, name: &str) -> PathBuf {
 fn load_or_create_key(data_dir: &Path, name: &str) -> Result<SigningKey> {
     let path = key_path(data_dir, name);
     if path.exists() {
-        let pem = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let pem =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return signing_key_from_pem(&pem).with_context(|| format!("key {}", path.display()));
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -66,7 +80,8 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 pub fn load_or_create(data_dir: &Path) -> Result<Genesis> {
     let path = data_dir.join("genesis.json");
     if path.exists() {
-        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return Genesis::from_json(&text).with_context(|| format!("genesis {}", path.display()));
     }
     let mut members = Vec::new();

@@ -70,7 +70,11 @@ struct RejectLog {
 
 impl RejectLog {
     fn record(&mut self, hash: Hash32, code: &str, message: String) {
-        if self.reasons.insert(hash, (code.to_string(), message)).is_none() {
+        if self
+            .reasons
+            .insert(hash, (code.to_string(), message))
+            .is_none()
+        {
             self.order.push_back(hash);
         }
         while self.order.len() > REJECT_LOG {
@@ -275,7 +279,9 @@ impl<B: KvBackend> Node<B> {
         }
         let head = self.store.head()?;
         let height = head.as_ref().map_or(1, |h| h.height + 1);
-        let parent = head.as_ref().map_or_else(|| self.genesis.hash(), |h| h.hash);
+        let parent = head
+            .as_ref()
+            .map_or_else(|| self.genesis.hash(), |h| h.hash);
         let time_ms = now_ms().max(head.map_or(0, |h| h.time_ms + 1));
 
         let mut overlay = Overlay::new(&*self.store);
@@ -319,13 +325,13 @@ impl<B: KvBackend> Node<B> {
             };
         }
         let next_height = committed.height + 1;
-        let evicted = self.pool().after_commit(&*self.store, &self.genesis, &done, |h| {
-            BlockContext {
+        let evicted = self
+            .pool()
+            .after_commit(&*self.store, &self.genesis, &done, |h| BlockContext {
                 height: next_height,
                 time_ms: now_ms(),
                 tx_hash: h,
-            }
-        });
+            });
         {
             let mut log = self.rejects();
             for (hash, e) in dropped.into_iter().chain(evicted) {

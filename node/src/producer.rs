@@ -14,7 +14,12 @@ pub async fn run<B: KvBackend>(node: Arc<Node<B>>) -> anyhow::Result<()> {
         let result = tokio::task::spawn_blocking(move || n.produce_block()).await?;
         match result {
             Ok(Some(c)) if c.txs > 0 => {
-                tracing::info!(height = c.height, txs = c.txs, events = c.events, "block committed");
+                tracing::info!(
+                    height = c.height,
+                    txs = c.txs,
+                    events = c.events,
+                    "block committed"
+                );
             }
             Ok(_) => {}
             Err(e) => {

@@ -27,7 +27,18 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
     let out = custody(
         &node,
         Some("manufacturer"),
-        &["--json", "commission", "--gtin", GTIN, "--lot", "LOT-A", "--expiry", "301231", "--serials", "1000..1999"],
+        &[
+            "--json",
+            "commission",
+            "--gtin",
+            GTIN,
+            "--lot",
+            "LOT-A",
+            "--expiry",
+            "301231",
+            "--serials",
+            "1000..1999",
+        ],
     )
     .expect_code(0)
     .json();
@@ -42,7 +53,9 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
         let items: Vec<String> = (0..100).map(|i| unit(1000 + c * 100 + i)).collect();
         let mut args = vec!["--json", "pack", "--sscc", case.as_str()];
         args.extend(items.iter().map(String::as_str));
-        let r = custody(&node, Some("manufacturer"), &args).expect_code(0).json();
+        let r = custody(&node, Some("manufacturer"), &args)
+            .expect_code(0)
+            .json();
         assert_eq!(r["status"], "committed", "{r}");
         cases.push(case);
     }
@@ -50,7 +63,11 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
     args.extend(cases.iter().map(String::as_str));
     custody(&node, Some("manufacturer"), &args).expect_code(0);
 
-    let show = |item: &str| custody(&node, None, &["--json", "show", item]).expect_code(0).json();
+    let show = |item: &str| {
+        custody(&node, None, &["--json", "show", item])
+            .expect_code(0)
+            .json()
+    };
     assert_eq!(show(&unit(1000))["parent"], cases[0].as_str());
     assert_eq!(show(&cases[0])["parent"], pallet.as_str());
 
@@ -58,7 +75,15 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
     let r = custody(
         &node,
         Some("manufacturer"),
-        &["--json", "ship", "--to", "distributor", "--shipment", "ASN-1", &pallet],
+        &[
+            "--json",
+            "ship",
+            "--to",
+            "distributor",
+            "--shipment",
+            "ASN-1",
+            &pallet,
+        ],
     )
     .expect_code(0)
     .json();
@@ -69,7 +94,15 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
     let r = custody(
         &node,
         Some("distributor"),
-        &["--json", "ship", "--to", "pharmacy", "--shipment", "ASN-X", &pallet],
+        &[
+            "--json",
+            "ship",
+            "--to",
+            "pharmacy",
+            "--shipment",
+            "ASN-X",
+            &pallet,
+        ],
     );
     assert_eq!(r.code, 3, "stdout: {} stderr: {}", r.stdout, r.stderr);
 
@@ -80,8 +113,16 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
         &node,
         Some("distributor"),
         &[
-            "--json", "receive", "--shipment", "ASN-1", "--reject", &rejected, "--unexpected", &unexpected,
-            "--location", "0614142000004",
+            "--json",
+            "receive",
+            "--shipment",
+            "ASN-1",
+            "--reject",
+            &rejected,
+            "--unexpected",
+            &unexpected,
+            "--location",
+            "0614142000004",
         ],
     )
     .expect_code(0)
@@ -95,38 +136,98 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
     let rej = show(&rejected);
     assert_eq!(rej["custodian"], "manufacturer");
     assert_eq!(rej["hold"]["kind"], "quarantine");
-    assert!(rej["parent"].is_null(), "a rejected unit leaves its case: {rej}");
-    let shipment = custody(&node, None, &["--json", "shipment", "ASN-1"]).expect_code(0).json();
+    assert!(
+        rej["parent"].is_null(),
+        "a rejected unit leaves its case: {rej}"
+    );
+    let shipment = custody(&node, None, &["--json", "shipment", "ASN-1"])
+        .expect_code(0)
+        .json();
     assert_eq!(shipment["status"], "received");
     assert_eq!(shipment["receipt"]["accepted"], 1010); // 1 pallet + 10 cases + 999 units
     assert_eq!(shipment["receipt"]["rejected"][0], rejected.as_str());
     assert_eq!(shipment["receipt"]["unexpected"][0], unexpected.as_str());
     // An unexpected serial that was never commissioned stays unknown: a counterfeit signal.
-    assert_eq!(custody(&node, None, &["--json", "show", &unexpected]).code, 4);
+    assert_eq!(
+        custody(&node, None, &["--json", "show", &unexpected]).code,
+        4
+    );
 
     // Ship on to the pharmacy, which receives, unpacks and dispenses one unit.
-    custody(&node, Some("distributor"), &["--json", "ship", "--to", "pharmacy", "--shipment", "ASN-2", &pallet])
-        .expect_code(0);
-    custody(&node, Some("pharmacy"), &["--json", "receive", "--shipment", "ASN-2"]).expect_code(0);
-    custody(&node, Some("pharmacy"), &["--json", "unpack", "--sscc", &pallet]).expect_code(0);
-    custody(&node, Some("pharmacy"), &["--json", "unpack", "--sscc", &cases[1]]).expect_code(0);
+    custody(
+        &node,
+        Some("distributor"),
+        &[
+            "--json",
+            "ship",
+            "--to",
+            "pharmacy",
+            "--shipment",
+            "ASN-2",
+            &pallet,
+        ],
+    )
+    .expect_code(0);
+    custody(
+        &node,
+        Some("pharmacy"),
+        &["--json", "receive", "--shipment", "ASN-2"],
+    )
+    .expect_code(0);
+    custody(
+        &node,
+        Some("pharmacy"),
+        &["--json", "unpack", "--sscc", &pallet],
+    )
+    .expect_code(0);
+    custody(
+        &node,
+        Some("pharmacy"),
+        &["--json", "unpack", "--sscc", &cases[1]],
+    )
+    .expect_code(0);
     let dispensed = unit(1100);
-    let r = custody(&node, Some("pharmacy"), &["--json", "decommission", "--reason", "dispensed", &dispensed])
-        .expect_code(0)
-        .json();
+    let r = custody(
+        &node,
+        Some("pharmacy"),
+        &[
+            "--json",
+            "decommission",
+            "--reason",
+            "dispensed",
+            &dispensed,
+        ],
+    )
+    .expect_code(0)
+    .json();
     assert_eq!(r["status"], "committed", "{r}");
 
     let d = show(&dispensed);
     assert_eq!(d["custodian"], "pharmacy");
     assert_eq!(d["status"], "dispensed");
-    assert_eq!(d["custody_chain"], serde_json::json!(["manufacturer", "distributor", "pharmacy"]));
+    assert_eq!(
+        d["custody_chain"],
+        serde_json::json!(["manufacturer", "distributor", "pharmacy"])
+    );
 
     // A dispensed unit cannot be dispensed again (an already-dispensed serial is a clone).
-    let again = custody(&node, Some("pharmacy"), &["--json", "decommission", "--reason", "dispensed", &dispensed]);
+    let again = custody(
+        &node,
+        Some("pharmacy"),
+        &[
+            "--json",
+            "decommission",
+            "--reason",
+            "dispensed",
+            &dispensed,
+        ],
+    );
     assert_eq!(again.code, 3, "{}", again.stdout);
 
     // Its history tells the whole story, hash-linked.
-    let h = custody(&node, None, &["--json", "history", &dispensed]).expect_code(0).json();
+    let h = custody(&node, None, &["--json", "history", &dispensed])
+        .expect_code(0)
+        .json();
     let events = h["events"].as_array().unwrap();
     let actions: Vec<String> = events
         .iter()
@@ -138,7 +239,16 @@ fn a_pallet_travels_from_manufacturer_to_pharmacy() {
         .collect();
     assert_eq!(
         actions,
-        ["commissioned", "packed", "shipped", "received", "shipped", "received", "unpacked", "decommissioned"]
+        [
+            "commissioned",
+            "packed",
+            "shipped",
+            "received",
+            "shipped",
+            "received",
+            "unpacked",
+            "decommissioned"
+        ]
     );
     for w in events.windows(2) {
         assert_eq!(w[1]["prev"], w[0]["hash"]);

@@ -33,9 +33,8 @@ fn get(url: &str) -> Option<Value> {
     }
 }
 
-/// Submits 10-serial commissions one after another until the node dies or `stop` is set;
-/// records every transaction the node reported committed, with its height.
-fn load(
+/// One load-generating client.
+struct Loader {
     url: String,
     genesis: Genesis,
     pem: String,
@@ -44,9 +43,25 @@ fn load(
     round: u32,
     stop: Arc<AtomicBool>,
     committed: Arc<Mutex<BTreeMap<Hash32, u64>>>,
-) {
+}
+
+/// Submits 10-serial commissions one after another until the node dies or `stop` is set;
+/// records every transaction the node reported committed, with its height.
+fn load(l: Loader) {
+    let Loader {
+        url,
+        genesis,
+        pem,
+        member,
+        gtin,
+        round,
+        stop,
+        committed,
+    } = l;
     let key = signing_key_from_pem(&pem).unwrap();
-    let Some(m) = get(&format!("{url}/v1/members/{member}")) else { return };
+    let Some(m) = get(&format!("{url}/v1/members/{member}")) else {
+        return;
+    };
     let mut seq = m["next_sequence"].as_u64().unwrap();
     let mut n = 0u32;
     while !stop.load(Ordering::Relaxed) {
@@ -76,10 +91,15 @@ fn load(
         };
         let hash: Value = resp.into_json().unwrap();
         let hash = hash["hash"].as_str().unwrap().to_string();
-        let Some(st) = get(&format!("{url}/v1/transactions/{hash}?wait_ms=30000")) else { return };
+        let Some(st) = get(&format!("{url}/v1/transactions/{hash}?wait_ms=30000")) else {
+            return;
+        };
         if st["status"] == "committed" {
             let h = st["height"].as_u64().unwrap();
-            committed.lock().unwrap().insert(Hash32::from_hex(&hash).unwrap(), h);
+            committed
+                .lock()
+                .unwrap()
+                .insert(Hash32::from_hex(&hash).unwrap(), h);
             seq += 1;
             n += 1;
         } else {
@@ -103,15 +123,30 @@ fn verify_and_replay(node: &DevNode, genesis: &Genesis) -> Store<custody_node::s
         };
         let cert: BlockCertificate = serde_json::from_value(b["certificate"].clone()).unwrap();
         assert_eq!(block.header.height, h);
-        assert_eq!(block.header.parent, parent, "block {h} does not extend block {}", h - 1);
+        assert_eq!(
+            block.header.parent,
+            parent,
+            "block {h} does not extend block {}",
+            h - 1
+        );
         block.check_body().unwrap();
-        cert.verify_for(&genesis.chain_id, &set, &Ed25519Verifier, cert.height, &block.hash())
-            .unwrap();
+        cert.verify_for(
+            &genesis.chain_id,
+            &set,
+            &Ed25519Verifier,
+            cert.height,
+            &block.hash(),
+        )
+        .unwrap();
         assert_eq!(cert.height.0, h);
         let mut overlay = Overlay::new(&replay);
         for tx in &block.txs {
             tx.check_stateless(genesis).unwrap();
-            let ctx = BlockContext { height: h, time_ms: block.header.time_ms, tx_hash: tx.hash() };
+            let ctx = BlockContext {
+                height: h,
+                time_ms: block.header.time_ms,
+                tx_hash: tx.hash(),
+            };
             overlay.apply(genesis, tx, &ctx).unwrap();
         }
         let changes = overlay.into_changes();
@@ -127,7 +162,8 @@ fn committed_blocks_survive_sigkill_under_load() {
     let data = dir.path().join("dev");
     let mut node = DevNode::start(&data).unwrap();
     let port = node.port;
-    let genesis = Genesis::from_json(&std::fs::read_to_string(data.join("genesis.json")).unwrap()).unwrap();
+    let genesis =
+        Genesis::from_json(&std::fs::read_to_string(data.join("genesis.json")).unwrap()).unwrap();
     let committed: Arc<Mutex<BTreeMap<Hash32, u64>>> = Arc::default();
     let mut rng = rand::thread_rng();
 
@@ -136,9 +172,24 @@ fn committed_blocks_survive_sigkill_under_load() {
         let threads: Vec<_> = LOADERS
             .iter()
             .map(|&(member, gtin)| {
-                let (url, g, stop, c) = (node.url.clone(), genesis.clone(), stop.clone(), committed.clone());
+                let (url, g, stop, c) = (
+                    node.url.clone(),
+                    genesis.clone(),
+                    stop.clone(),
+                    committed.clone(),
+                );
                 let pem = std::fs::read_to_string(node.key(member)).unwrap();
-                std::thread::spawn(move || load(url, g, pem, member, gtin, round, stop, c))
+                let loader = Loader {
+                    url,
+                    genesis: g,
+                    pem,
+                    member,
+                    gtin,
+                    round,
+                    stop,
+                    committed: c,
+                };
+                std::thread::spawn(move || load(loader))
             })
             .collect();
         // Let it commit for a while, then pull the plug mid-flight.
@@ -149,13 +200,19 @@ fn committed_blocks_survive_sigkill_under_load() {
             t.join().unwrap();
         }
         let before = committed.lock().unwrap().len();
-        assert!(before > 0, "round {round}: nothing was committed before the kill");
+        assert!(
+            before > 0,
+            "round {round}: nothing was committed before the kill"
+        );
 
         node = DevNode::start_on(&data, port).unwrap();
         // Every transaction reported committed is still there, at the same height.
         for (hash, height) in committed.lock().unwrap().iter() {
             let st = node.get(&format!("/v1/transactions/{hash}")).unwrap();
-            assert_eq!(st["status"], "committed", "round {round}: {hash} lost after SIGKILL");
+            assert_eq!(
+                st["status"], "committed",
+                "round {round}: {hash} lost after SIGKILL"
+            );
             assert_eq!(st["height"].as_u64(), Some(*height));
         }
         // The chain verifies, and the node's state is what replaying it gives.
@@ -176,11 +233,19 @@ fn committed_blocks_survive_sigkill_under_load() {
                 &Lot::parse(&lot).unwrap(),
             )
             .unwrap();
-            assert_eq!(api["count"].as_u64(), Some(ids.len() as u64), "{member} lot {lot}");
+            assert_eq!(
+                api["count"].as_u64(),
+                Some(ids.len() as u64),
+                "{member} lot {lot}"
+            );
             for id in ids.iter().take(50) {
-                let item = node.get(&format!("/v1/items/{}", urlencode(&id.to_string()))).unwrap();
+                let item = node
+                    .get(&format!("/v1/items/{}", urlencode(&id.to_string())))
+                    .unwrap();
                 let want = serde_json::to_value(
-                    custody_ledger::state::StateView::item(&replay, id).unwrap().unwrap(),
+                    custody_ledger::state::StateView::item(&replay, id)
+                        .unwrap()
+                        .unwrap(),
                 )
                 .unwrap();
                 assert_eq!(item, want, "{id} differs from the replayed state");
@@ -192,7 +257,9 @@ fn committed_blocks_survive_sigkill_under_load() {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -1,10 +1,8 @@
 //! One module per command group. Each command gets a [`Ctx`] (global options) and returns
 //! the exit code it wants, or an error that [`crate::exit::classify`] maps to one.
-//!
-//! `custody id parse` (GS1 identifier inspection) is not here yet: it lands as
-//! `commands/id.rs` once the full GS1 parser is in the ledger crate.
 
 pub mod commission;
+pub mod id;
 pub mod keys;
 pub mod pack;
 pub mod query;
@@ -44,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     };
     match cli.command {
         Command::Keys(k) => keys::run(&ctx, k),
+        Command::Id(c) => id::run(&ctx, c),
         Command::Commission(a) => commission::run(&ctx, a),
         Command::Pack(a) => pack::pack(&ctx, a),
         Command::Unpack(a) => pack::unpack(&ctx, a),

@@ -122,7 +122,9 @@ async fn submit<B: KvBackend>(
     let n = Arc::clone(&node);
     let hash = tokio::task::spawn_blocking(move || n.submit(tx))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })??;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"hash": hash.to_hex(), "status": "pending"})),
@@ -153,10 +155,10 @@ async fn transaction<B: KvBackend>(
     Path(hash): Path<String>,
     Query(q): Query<WaitQuery>,
 ) -> ApiResult {
-    let hash =
-        Hash32::from_hex(&hash).map_err(|e| ApiError::malformed(format!("transaction hash: {e}")))?;
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let hash = Hash32::from_hex(&hash)
+        .map_err(|e| ApiError::malformed(format!("transaction hash: {e}")))?;
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(q.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
     let mut commits = node.subscribe();
     loop {
         let status = node.tx_status(&hash)?;
@@ -185,7 +187,9 @@ async fn item<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) ->
 async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
     let id = parse_item(&id)?;
     if node.store().item(&id)?.is_none() {
-        return Err(ApiError::not_found(format!("{id} is unknown: never commissioned")));
+        return Err(ApiError::not_found(format!(
+            "{id} is unknown: never commissioned"
+        )));
     }
     let events: Vec<Value> = node
         .store()
@@ -285,17 +289,14 @@ async fn inventory<B: KvBackend>(
     let ids = match (&q.custodian, &q.location) {
         (_, Some(gln)) => {
             let gln = Gln::parse(gln).map_err(|e| ApiError::malformed(e.to_string()))?;
-            node.store().items_by_location(&gln, after.as_ref(), limit)?
+            node.store()
+                .items_by_location(&gln, after.as_ref(), limit)?
         }
         (Some(m), None) => {
             node.store()
                 .items_by_custodian(&MemberId(m.clone()), after.as_ref(), limit)?
         }
-        (None, None) => {
-            return Err(ApiError::malformed(
-                "give custodian=MEMBER or location=GLN",
-            ))
-        }
+        (None, None) => return Err(ApiError::malformed("give custodian=MEMBER or location=GLN")),
     };
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
@@ -306,5 +307,7 @@ async fn inventory<B: KvBackend>(
         }
     }
     let next = (ids.len() == limit).then(|| ids.last().map(|i| i.to_string()));
-    Ok(Json(json!({"count": items.len(), "items": items, "next_after": next.flatten()})))
+    Ok(Json(
+        json!({"count": items.len(), "items": items, "next_after": next.flatten()}),
+    ))
 }

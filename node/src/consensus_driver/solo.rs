@@ -31,7 +31,9 @@ pub struct SoloCertifier {
 impl SoloCertifier {
     /// A certifier for `key`, which must be the one validator of `set`.
     pub fn new(key: SigningKey, set: ValidatorSet, chain_id: String) -> Result<Self, SoloError> {
-        let index = set.index_of(&key.public_key()).ok_or(SoloError::NotAValidator)?;
+        let index = set
+            .index_of(&key.public_key())
+            .ok_or(SoloError::NotAValidator)?;
         if set.len() != 1 {
             return Err(SoloError::NotAlone(set.len()));
         }
