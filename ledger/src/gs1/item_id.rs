@@ -1,14 +1,15 @@
 //! `ItemId`: the identity of one tracked physical thing — a serialised unit (SGTIN) or a
 //! logistic unit (SSCC) — parsed from any GS1 form, with a canonical text and storage key.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use super::gs1_form::parse_gs1;
 use super::{Gs1Data, Gs1Error, Gtin, Serial, Sgtin, Sscc};
 
 /// A tracked item: a unit (GTIN + serial) or a case/pallet (SSCC).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Ordered structurally (units before containers, then by GTIN and serial), which is cheap:
+/// items are map keys on every hot path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ItemId {
     /// A serialised trade item.
     Sgtin(Sgtin),
@@ -21,8 +22,32 @@ impl ItemId {
     /// AI 01 and AI 21 are. Other elements (lot, expiry, ...) are validated but not kept.
     /// A bare 18-digit string is an SSCC.
     pub fn parse(text: &str) -> Result<ItemId, Gs1Error> {
+        if let Some(id) = Self::parse_canonical(text) {
+            return id;
+        }
         let data = parse_gs1(text)?;
         ItemId::from_data(&data)
+    }
+
+    /// The fast path for the canonical text (`(01)GTIN(21)SERIAL` with no escapes, or
+    /// `(00)SSCC`), which is how items travel in JSON and bincode: the same checks as the
+    /// general parser, without form detection. `None` when `text` is not in that shape.
+    fn parse_canonical(text: &str) -> Option<Result<ItemId, Gs1Error>> {
+        if let Some(rest) = text.strip_prefix("(00)") {
+            if rest.len() == 18 && rest.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(Sscc::parse(rest).map(ItemId::Sscc));
+            }
+            return None;
+        }
+        let rest = text.strip_prefix("(01)")?;
+        let (gtin, serial) = (rest.get(..14)?, rest.get(14..)?.strip_prefix("(21)")?);
+        if serial.is_empty() || serial.contains(['(', '\\']) {
+            return None;
+        }
+        Some(
+            Gtin::parse(gtin)
+                .and_then(|g| Ok(ItemId::Sgtin(Sgtin::new(g, Serial::parse(serial)?)))),
+        )
     }
 
     /// The item identified by already-parsed data.
@@ -140,18 +165,6 @@ impl fmt::Display for ItemId {
     }
 }
 
-impl Ord for ItemId {
-    /// By canonical element string.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.to_string().cmp(&other.to_string())
-    }
-}
-
-impl PartialOrd for ItemId {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
 
 impl serde::Serialize for ItemId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -249,9 +262,32 @@ mod tests {
     }
 
     #[test]
-    fn order_is_by_canonical_text() {
-        let a = ItemId::parse("(00)106141412345678908").unwrap();
-        let b = ItemId::parse("(01)09506000134352(21)A").unwrap();
-        assert!(a < b);
+    fn order_is_structural_units_first() {
+        let sscc = ItemId::parse("(00)106141412345678908").unwrap();
+        let a = ItemId::parse("(01)09506000134352(21)A").unwrap();
+        let b = ItemId::parse("(01)09506000134352(21)B").unwrap();
+        assert!(a < b && b < sscc);
+    }
+
+    #[test]
+    fn canonical_fast_path_agrees_with_the_general_parser() {
+        for text in [
+            "(01)09506000134352(21)XYZ",
+            "(00)106141412345678908",
+            "(01)09506000134353(21)XYZ",
+            "(01)09506000134352(21)",
+            "(01)09506000134352(21)A B",
+            "(01)0950600013435(21)X",
+            "(00)10614141234567890",
+        ] {
+            let fast = ItemId::parse_canonical(text);
+            let general = parse_gs1(text).and_then(|d| ItemId::from_data(&d));
+            if let Some(fast) = fast {
+                assert_eq!(fast.is_ok(), general.is_ok(), "{text}");
+                if let (Ok(f), Ok(g)) = (fast, general) {
+                    assert_eq!(f, g, "{text}");
+                }
+            }
+        }
     }
 }
