@@ -790,16 +790,28 @@ impl<V: StateView> Work<'_, V> {
                 })
             };
             match (&top.status, &top.transit) {
-                (Status::Dispensed, _) if &top.custodian == self.me() => {}
+                (Status::Dispensed, _) if &top.custodian == self.me() => {
+                    // A unit of a dispensed case comes back with its case, never alone (it
+                    // would be active inside a dispensed container).
+                    self.require_top_level(&top)?;
+                }
                 (Status::Dispensed, _) => {
                     return not(format!("it was dispensed by {}", top.custodian));
                 }
                 (Status::InTransit, Some(t)) if &t.to == self.me() => {
-                    if !top.was_held_by(self.me()) {
-                        return not(format!(
-                            "{} never held it, so it is not a return of its sale",
-                            self.me()
-                        ));
+                    // Everything coming back, contents included, must have been the
+                    // signer's before.
+                    for s in self.subtree(id)? {
+                        if !s.was_held_by(self.me()) {
+                            return rule(RuleError::NotReturnable {
+                                item: s.id.clone(),
+                                signer: self.me().clone(),
+                                why: format!(
+                                    "{} never held it, so it is not a return of its sale",
+                                    self.me()
+                                ),
+                            });
+                        }
                     }
                     let shipment = self.open_shipment_to_me(&t.shipment)?;
                     if !shipment.items.contains(id) {
@@ -846,11 +858,16 @@ impl<V: StateView> Work<'_, V> {
                 open |= self.get(top)?.transit.is_some_and(|t| t.shipment == sid);
             }
             if !open {
+                // Like a receive's, the count includes the contents of containers.
+                let mut accepted = 0u32;
+                for top in &shipment.items {
+                    accepted += self.subtree(top)?.len() as u32;
+                }
                 shipment.status = ShipmentStatus::Received;
                 shipment.receipt = Some(Receipt {
                     tx: self.ctx.tx_hash,
                     height: self.ctx.height,
-                    accepted: shipment.items.len() as u32,
+                    accepted,
                     rejected: vec![],
                     missing: vec![],
                     unexpected: vec![],

@@ -1,17 +1,28 @@
 //! Rule tests: each rule accepted in its good case and rejected, changing nothing, in its
 //! bad case.
+//!
+//! This module holds the harness ([`MemState`], [`Harness`] and payload builders); the
+//! tests are in the submodules.
 
 use super::*;
 use crate::genesis::tests::demo;
 use crate::genesis::{Genesis, MemberId};
-use crate::gs1::{Gtin, ItemId, Lot};
+use crate::gs1::{check_digit, Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin, Sscc};
 use crate::hash::Hash32;
-use crate::transaction::{Commission, Payload, ShipmentId, SignedTransaction, Transaction};
+use crate::transaction::{
+    Commission, Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return,
+    SetStatus, Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack,
+};
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 
+mod lifecycle;
+mod overlay;
+mod rejections;
+mod returns;
+
 /// A state held in maps, for tests.
-#[derive(Default)]
+#[derive(Default, Clone, PartialEq, Eq, Debug)]
 pub(crate) struct MemState {
     pub items: BTreeMap<ItemId, ItemState>,
     pub sequences: BTreeMap<MemberId, u64>,
@@ -64,7 +75,37 @@ impl MemState {
         self.recalls.extend(ch.recalls);
         self.sequences.extend(ch.sequences);
     }
+
+    /// The item's state (panics if unknown).
+    pub fn get(&self, id: &ItemId) -> &ItemState {
+        self.items
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not in the state"))
+    }
+
+    /// The item's events, oldest first.
+    pub fn history(&self, id: &ItemId) -> Vec<&ItemEvent> {
+        self.events.iter().filter(|e| &e.item == id).collect()
+    }
+
+    /// Checks every item's history is a hash chain ending at its head.
+    pub fn check_histories(&self) {
+        for (id, s) in &self.items {
+            let h = self.history(id);
+            assert_eq!(h.len(), s.event_count as usize, "{id}: event count");
+            let mut prev = Hash32::ZERO;
+            for (i, e) in h.iter().enumerate() {
+                assert_eq!(e.seq as usize, i, "{id}: event seq");
+                assert_eq!(e.prev, prev, "{id}: event {i} prev");
+                prev = e.hash();
+            }
+            assert_eq!(s.history_head, prev, "{id}: history head");
+        }
+    }
 }
+
+/// Block time (and default event time) of every harness transaction.
+pub(crate) const T0: u64 = 1_700_000_000_000;
 
 pub(crate) struct Harness {
     pub genesis: Genesis,
@@ -90,51 +131,254 @@ impl Harness {
         }
     }
 
-    pub fn sign(&self, who: &str, payload: Payload) -> SignedTransaction {
-        let seq = self
-            .state
+    /// The signer's next sequence number.
+    pub fn next_seq(&self, who: &str) -> u64 {
+        self.state
             .sequences
             .get(&MemberId::from(who))
             .copied()
             .unwrap_or(0)
-            + 1;
+            + 1
+    }
+
+    /// An unsigned transaction by `who` with its next sequence number.
+    pub fn unsigned(&self, who: &str, payload: Payload) -> Transaction {
         Transaction {
             chain_id: self.genesis.chain_id.clone(),
             signer: who.into(),
-            sequence: seq,
-            event_time_ms: 1_700_000_000_000,
+            sequence: self.next_seq(who),
+            event_time_ms: T0,
             payload,
         }
-        .sign(&self.keys[who])
+    }
+
+    pub fn sign(&self, who: &str, payload: Payload) -> SignedTransaction {
+        self.unsigned(who, payload).sign(&self.keys[who])
+    }
+
+    /// The block context the next [`Harness::run`] uses.
+    pub fn next_ctx(&self, stx: &SignedTransaction) -> BlockContext {
+        BlockContext {
+            height: self.height + 1,
+            time_ms: T0,
+            tx_hash: stx.hash(),
+        }
     }
 
     /// Applies and commits; returns the error and checks the state did not change on error.
     pub fn run(&mut self, stx: &SignedTransaction) -> Result<Changes, ApplyError> {
+        let before = self.state.clone();
+        let ctx = self.next_ctx(stx);
         self.height += 1;
-        stx.check_stateless(&self.genesis)?;
-        let ctx = BlockContext {
-            height: self.height,
-            time_ms: 1_700_000_000_000,
-            tx_hash: stx.hash(),
-        };
-        let r = apply(&self.state, &self.genesis, stx, &ctx);
-        if let Ok(ch) = &r {
-            self.state.commit(ch.clone());
+        let r = stx
+            .check_stateless(&self.genesis)
+            .map_err(ApplyError::from)
+            .and_then(|()| apply(&self.state, &self.genesis, stx, &ctx));
+        match &r {
+            Ok(ch) => self.state.commit(ch.clone()),
+            Err(_) => assert_eq!(self.state, before, "a rejected transaction changed state"),
         }
         r
     }
+
+    /// Signs and runs; panics unless accepted.
+    pub fn ok(&mut self, who: &str, payload: Payload) -> Changes {
+        let tx = self.sign(who, payload);
+        match self.run(&tx) {
+            Ok(ch) => ch,
+            Err(e) => panic!("{who}'s {} was rejected: {e}", tx.tx.payload.kind()),
+        }
+    }
+
+    /// Runs a signed transaction that must be rejected; checks the whole state (items,
+    /// events, sequences, shipments, recalls) is unchanged, and returns the error.
+    pub fn reject_tx(&mut self, tx: &SignedTransaction) -> ApplyError {
+        let before = self.state.clone();
+        let e = match self.run(tx) {
+            Ok(_) => panic!("{}'s {} was accepted", tx.tx.signer, tx.tx.payload.kind()),
+            Err(e) => e,
+        };
+        assert_eq!(self.state, before, "a rejected transaction changed state");
+        e
+    }
+
+    /// Signs and runs a transaction that must be rejected; returns the error.
+    pub fn reject(&mut self, who: &str, payload: Payload) -> ApplyError {
+        let tx = self.sign(who, payload);
+        self.reject_tx(&tx)
+    }
+
+    /// Signs and runs a transaction that must break `rule`.
+    pub fn expect(&mut self, who: &str, payload: Payload, rule: RuleError) {
+        assert_eq!(self.reject(who, payload), ApplyError::Rule(rule));
+    }
+
+    /// Commissions `serials` of [`gtin`] (lot L1, expiry 2030-12-31) by the manufacturer.
+    pub fn commissioned(&mut self, serials: &[&str]) -> Vec<ItemId> {
+        self.ok("manufacturer", commission(serials));
+        serials.iter().map(|s| unit(s)).collect()
+    }
+
+    /// Ships and receives (nothing rejected) from `from` to `to`.
+    pub fn transfer(&mut self, from: &str, to: &str, shipment: &str, items: &[ItemId]) {
+        self.ok(from, ship(shipment, to, items));
+        self.ok(to, receive(shipment, &[], &[]));
+    }
+
+    pub fn item(&self, id: &ItemId) -> &ItemState {
+        self.state.get(id)
+    }
+}
+
+pub(crate) fn m(name: &str) -> MemberId {
+    MemberId::from(name)
+}
+
+/// The manufacturer's GTIN.
+pub(crate) fn gtin() -> Gtin {
+    Gtin::parse("10614141000019").unwrap()
+}
+
+/// A GTIN-14 with indicator 1, `prefix` and `item_ref`, with its check digit.
+pub(crate) fn gtin_of(prefix: &str, item_ref: &str) -> Gtin {
+    let body = format!("1{prefix}{item_ref}");
+    assert_eq!(body.len(), 13);
+    Gtin::parse(&format!("{body}{}", check_digit(&body))).unwrap()
+}
+
+/// A unit of the manufacturer's GTIN.
+pub(crate) fn unit(serial: &str) -> ItemId {
+    ItemId::Sgtin(Sgtin {
+        gtin: gtin(),
+        serial: Serial::parse(serial).unwrap(),
+    })
+}
+
+/// An SSCC with extension digit 1, `prefix` and serial reference `n`, with its check digit.
+pub(crate) fn sscc_of(prefix: &str, n: u64) -> Sscc {
+    let body = format!("1{prefix}{n:0width$}", width = 16 - prefix.len());
+    assert_eq!(body.len(), 17);
+    Sscc::parse(&format!("{body}{}", check_digit(&body))).unwrap()
+}
+
+/// A manufacturer's SSCC (prefix 0614141).
+pub(crate) fn msscc(n: u64) -> Sscc {
+    sscc_of("0614141", n)
+}
+
+/// A distributor's SSCC (prefix 0614142).
+pub(crate) fn dsscc(n: u64) -> Sscc {
+    sscc_of("0614142", n)
+}
+
+pub(crate) fn cont(s: &Sscc) -> ItemId {
+    ItemId::Sscc(s.clone())
+}
+
+pub(crate) fn gln(s: &str) -> Gln {
+    Gln::parse(s).unwrap()
+}
+
+pub(crate) const M_GLN: &str = "0614141000005";
+pub(crate) const D_GLN: &str = "0614142000004";
+pub(crate) const P_GLN: &str = "0614143000003";
+
+pub(crate) fn sid(s: &str) -> ShipmentId {
+    ShipmentId(s.into())
 }
 
 pub(crate) fn commission(serials: &[&str]) -> Payload {
+    commission_of(gtin(), "L1", "301231", serials)
+}
+
+pub(crate) fn commission_of(gtin: Gtin, lot: &str, expiry: &str, serials: &[&str]) -> Payload {
     Payload::Commission(Commission {
-        gtin: Gtin::parse("10614141000019").unwrap(),
-        lot: Lot::parse("L1").unwrap(),
-        expiry: crate::gs1::Expiry::parse("301231").unwrap(),
-        serials: serials
-            .iter()
-            .map(|s| crate::gs1::Serial::parse(s).unwrap())
-            .collect(),
+        gtin,
+        lot: Lot::parse(lot).unwrap(),
+        expiry: Expiry::parse(expiry).unwrap(),
+        serials: serials.iter().map(|s| Serial::parse(s).unwrap()).collect(),
         location: None,
+    })
+}
+
+pub(crate) fn pack(parent: &Sscc, children: &[ItemId]) -> Payload {
+    Payload::Pack(Pack {
+        parent: parent.clone(),
+        children: children.to_vec(),
+    })
+}
+
+pub(crate) fn unpack(parent: &Sscc, children: &[ItemId]) -> Payload {
+    Payload::Unpack(Unpack {
+        parent: parent.clone(),
+        children: children.to_vec(),
+    })
+}
+
+pub(crate) fn ship(shipment: &str, to: &str, items: &[ItemId]) -> Payload {
+    Payload::Ship(Ship {
+        shipment: sid(shipment),
+        to: to.into(),
+        items: items.to_vec(),
+    })
+}
+
+pub(crate) fn receive(shipment: &str, rejected: &[ItemId], unexpected: &[ItemId]) -> Payload {
+    receive_full(shipment, rejected, &[], unexpected, None)
+}
+
+pub(crate) fn receive_full(
+    shipment: &str,
+    rejected: &[ItemId],
+    missing: &[ItemId],
+    unexpected: &[ItemId],
+    location: Option<&str>,
+) -> Payload {
+    Payload::Receive(Receive {
+        shipment: sid(shipment),
+        rejected: rejected.to_vec(),
+        missing: missing.to_vec(),
+        unexpected: unexpected.to_vec(),
+        location: location.map(gln),
+        note: String::new(),
+    })
+}
+
+pub(crate) fn move_to(items: &[ItemId], to: &str) -> Payload {
+    Payload::Move(Move {
+        items: items.to_vec(),
+        to: gln(to),
+    })
+}
+
+pub(crate) fn set_status(items: &[ItemId], status: StatusChange, reason: &str) -> Payload {
+    Payload::SetStatus(SetStatus {
+        items: items.to_vec(),
+        status,
+        reason: reason.into(),
+    })
+}
+
+pub(crate) fn recall(recall_id: &str, gtin: Gtin, lots: &[&str]) -> Payload {
+    Payload::Recall(Recall {
+        recall_id: recall_id.into(),
+        gtin,
+        lots: lots.iter().map(|l| Lot::parse(l).unwrap()).collect(),
+        reason: "contamination".into(),
+    })
+}
+
+pub(crate) fn decommission(items: &[ItemId], reason: DecommissionReason) -> Payload {
+    Payload::Decommission(Decommission {
+        items: items.to_vec(),
+        reason,
+    })
+}
+
+pub(crate) fn ret(items: &[ItemId], reason: &str) -> Payload {
+    Payload::Return(Return {
+        items: items.to_vec(),
+        reason: reason.into(),
     })
 }
 
@@ -149,4 +393,13 @@ fn commission_creates_items_with_linked_history() {
     assert_eq!(s.event_count, 1);
     assert_ne!(s.history_head, Hash32::ZERO);
     assert_eq!(h.state.sequences[&MemberId::from("manufacturer")], 1);
+}
+
+#[test]
+fn identifiers_have_valid_check_digits() {
+    assert_eq!(gtin_of("0614141", "00001"), gtin());
+    assert_eq!(msscc(1).as_str().len(), 18);
+    assert!(msscc(7).has_company_prefix("0614141"));
+    assert!(dsscc(7).has_company_prefix("0614142"));
+    assert!(!dsscc(7).has_company_prefix("0614141"));
 }
