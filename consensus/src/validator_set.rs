@@ -119,7 +119,7 @@ mod tests {
             let s = set(n);
             assert_eq!((s.max_faulty(), s.quorum()), (f, q), "n = {n}");
             // Two quorums always intersect in at least f + 1 validators.
-            assert!(2 * q >= n + f + 1, "n = {n}");
+            assert!(2 * q > n + f, "n = {n}");
         }
     }
 

@@ -1,0 +1,290 @@
+//! The vote keeper: the votes of one height, counted per round, kind and value, one vote per
+//! validator per round and kind. It answers the threshold questions of Alg. 1 ("2f+1
+//! PREVOTE(h, r, id(v))", "f+1 messages of round r") and spots equivocations. It does not
+//! verify signatures (the caller does, before adding) and decides nothing.
+
+use crate::height::Round;
+use crate::validator_set::ValidatorIndex;
+use crate::vote::{SignedVote, VoteKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What happened to a vote given to [`VoteKeeper::add`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddVote<V> {
+    /// Counted.
+    Added,
+    /// The exact same vote was already counted.
+    Duplicate,
+    /// The validator already voted differently in this round and kind; the earlier vote
+    /// (returned) stays counted and the new one is not.
+    Conflicting(SignedVote<V>),
+}
+
+/// The votes of one kind in one round.
+#[derive(Debug, Clone)]
+struct Tally<V> {
+    by_validator: BTreeMap<ValidatorIndex, SignedVote<V>>,
+    per_value: BTreeMap<Option<V>, usize>,
+}
+
+impl<V> Default for Tally<V> {
+    fn default() -> Self {
+        Tally {
+            by_validator: BTreeMap::new(),
+            per_value: BTreeMap::new(),
+        }
+    }
+}
+
+/// Everything heard in one round.
+#[derive(Debug, Clone)]
+struct RoundVotes<V> {
+    prevotes: Tally<V>,
+    precommits: Tally<V>,
+    /// Validators that sent any message (vote or proposal) in this round (line 55).
+    senders: BTreeSet<ValidatorIndex>,
+}
+
+impl<V> Default for RoundVotes<V> {
+    fn default() -> Self {
+        RoundVotes {
+            prevotes: Tally::default(),
+            precommits: Tally::default(),
+            senders: BTreeSet::new(),
+        }
+    }
+}
+
+impl<V> RoundVotes<V> {
+    fn tally(&self, kind: VoteKind) -> &Tally<V> {
+        match kind {
+            VoteKind::Prevote => &self.prevotes,
+            VoteKind::Precommit => &self.precommits,
+        }
+    }
+}
+
+/// Counts the votes of one height (see the module doc).
+#[derive(Debug, Clone)]
+pub struct VoteKeeper<V> {
+    quorum: usize,
+    rounds: BTreeMap<Round, RoundVotes<V>>,
+}
+
+impl<V: Clone + Ord> VoteKeeper<V> {
+    /// An empty keeper for a validator set whose quorum is `quorum` (2f+1).
+    pub fn new(quorum: usize) -> Self {
+        VoteKeeper {
+            quorum,
+            rounds: BTreeMap::new(),
+        }
+    }
+
+    /// Counts `vote` unless its validator already voted in that round and kind.
+    pub fn add(&mut self, vote: SignedVote<V>) -> AddVote<V> {
+        let rv = self.rounds.entry(vote.vote.round).or_default();
+        let tally = match vote.vote.kind {
+            VoteKind::Prevote => &mut rv.prevotes,
+            VoteKind::Precommit => &mut rv.precommits,
+        };
+        if let Some(old) = tally.by_validator.get(&vote.vote.validator) {
+            return if old == &vote {
+                AddVote::Duplicate
+            } else {
+                AddVote::Conflicting(old.clone())
+            };
+        }
+        *tally.per_value.entry(vote.vote.value.clone()).or_default() += 1;
+        rv.senders.insert(vote.vote.validator);
+        tally.by_validator.insert(vote.vote.validator, vote);
+        AddVote::Added
+    }
+
+    /// The vote `validator` cast (and we counted) of `kind` in `round`, if any.
+    pub fn get(
+        &self,
+        round: Round,
+        kind: VoteKind,
+        validator: ValidatorIndex,
+    ) -> Option<&SignedVote<V>> {
+        self.rounds
+            .get(&round)
+            .and_then(|rv| rv.tally(kind).by_validator.get(&validator))
+    }
+
+    /// Records that `validator` sent a (verified) proposal in `round`, for line 55.
+    pub fn add_sender(&mut self, round: Round, validator: ValidatorIndex) {
+        self.rounds
+            .entry(round)
+            .or_default()
+            .senders
+            .insert(validator);
+    }
+
+    /// Votes of `kind` in `round` for `value` (`None` counts nil votes).
+    pub fn count(&self, round: Round, kind: VoteKind, value: Option<&V>) -> usize {
+        let Some(rv) = self.rounds.get(&round) else {
+            return 0;
+        };
+        let tally = rv.tally(kind);
+        match value {
+            // Look up without cloning the key: `Option<V>` orders `None` first.
+            None => tally.per_value.get(&None).copied().unwrap_or(0),
+            Some(v) => tally
+                .per_value
+                .iter()
+                .find_map(|(k, c)| (k.as_ref() == Some(v)).then_some(*c))
+                .unwrap_or(0),
+        }
+    }
+
+    /// Votes of `kind` in `round`, for anything (`2f+1 ⟨*, h, r, *⟩`).
+    pub fn total(&self, round: Round, kind: VoteKind) -> usize {
+        self.rounds
+            .get(&round)
+            .map_or(0, |rv| rv.tally(kind).by_validator.len())
+    }
+
+    /// True when `value` has 2f+1 votes of `kind` in `round`.
+    pub fn has_quorum(&self, round: Round, kind: VoteKind, value: Option<&V>) -> bool {
+        self.count(round, kind, value) >= self.quorum
+    }
+
+    /// The value (or nil) with 2f+1 votes of `kind` in `round`. There is at most one: two
+    /// quorums of distinct validators would need more than `n` votes.
+    pub fn quorum_value(&self, round: Round, kind: VoteKind) -> Option<Option<&V>> {
+        let rv = self.rounds.get(&round)?;
+        rv.tally(kind)
+            .per_value
+            .iter()
+            .find(|(_, c)| **c >= self.quorum)
+            .map(|(v, _)| v.as_ref())
+    }
+
+    /// Rounds with 2f+1 precommits for one (non-nil) value, lowest round first.
+    pub fn precommit_quorums(&self) -> Vec<(Round, &V)> {
+        self.rounds
+            .keys()
+            .filter_map(|r| match self.quorum_value(*r, VoteKind::Precommit) {
+                Some(Some(v)) => Some((*r, v)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The votes of `kind` in `round` for `value`, by increasing validator index.
+    pub fn votes_for<'a>(
+        &'a self,
+        round: Round,
+        kind: VoteKind,
+        value: &'a V,
+    ) -> impl Iterator<Item = &'a SignedVote<V>> + 'a {
+        self.rounds
+            .get(&round)
+            .into_iter()
+            .flat_map(move |rv| rv.tally(kind).by_validator.values())
+            .filter(move |v| v.vote.value.as_ref() == Some(value))
+    }
+
+    /// How many distinct validators sent anything in `round`.
+    pub fn senders(&self, round: Round) -> usize {
+        self.rounds.get(&round).map_or(0, |rv| rv.senders.len())
+    }
+
+    /// The highest round above `round` in which at least `threshold` validators sent
+    /// something (Alg. 1 line 55 with `threshold = f+1`).
+    pub fn highest_round_with_senders_above(
+        &self,
+        round: Round,
+        threshold: usize,
+    ) -> Option<Round> {
+        self.rounds
+            .range(Round(round.0.saturating_add(1))..)
+            .rev()
+            .find(|(_, rv)| rv.senders.len() >= threshold)
+            .map(|(r, _)| *r)
+    }
+
+    /// The rounds above `round` in which `validator` sent something.
+    pub fn rounds_above_from(&self, round: Round, validator: ValidatorIndex) -> BTreeSet<Round> {
+        self.rounds
+            .range(Round(round.0.saturating_add(1))..)
+            .filter(|(_, rv)| rv.senders.contains(&validator))
+            .map(|(r, _)| *r)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::height::Height;
+    use crate::vote::Vote;
+    use crate::Signature;
+
+    fn vote(validator: u16, round: u32, kind: VoteKind, value: Option<u8>) -> SignedVote<[u8; 1]> {
+        SignedVote {
+            vote: Vote {
+                height: Height(1),
+                round: Round(round),
+                kind,
+                value: value.map(|v| [v]),
+                validator,
+            },
+            signature: Signature([0; 64]),
+        }
+    }
+
+    #[test]
+    fn counts_one_vote_per_validator_and_spots_conflicts() {
+        let mut k = VoteKeeper::new(3);
+        assert_eq!(
+            k.add(vote(0, 0, VoteKind::Prevote, Some(1))),
+            AddVote::Added
+        );
+        assert_eq!(
+            k.add(vote(0, 0, VoteKind::Prevote, Some(1))),
+            AddVote::Duplicate
+        );
+        assert_eq!(
+            k.add(vote(0, 0, VoteKind::Prevote, None)),
+            AddVote::Conflicting(vote(0, 0, VoteKind::Prevote, Some(1)))
+        );
+        assert_eq!(k.add(vote(0, 0, VoteKind::Precommit, None)), AddVote::Added);
+        assert_eq!(
+            k.add(vote(1, 0, VoteKind::Prevote, Some(1))),
+            AddVote::Added
+        );
+        assert_eq!(k.quorum_value(Round(0), VoteKind::Prevote), None);
+        assert_eq!(
+            k.add(vote(2, 0, VoteKind::Prevote, Some(1))),
+            AddVote::Added
+        );
+        assert_eq!(
+            k.quorum_value(Round(0), VoteKind::Prevote),
+            Some(Some(&[1]))
+        );
+        assert_eq!(k.count(Round(0), VoteKind::Prevote, Some(&[1])), 3);
+        assert_eq!(k.count(Round(0), VoteKind::Prevote, None), 0);
+        assert_eq!(k.total(Round(0), VoteKind::Precommit), 1);
+        assert_eq!(k.senders(Round(0)), 3);
+    }
+
+    #[test]
+    fn finds_rounds_ahead_with_enough_senders() {
+        let mut k = VoteKeeper::new(3);
+        k.add(vote(0, 5, VoteKind::Prevote, None));
+        k.add(vote(1, 3, VoteKind::Precommit, None));
+        k.add_sender(Round(3), 2);
+        assert_eq!(
+            k.highest_round_with_senders_above(Round(0), 2),
+            Some(Round(3))
+        );
+        assert_eq!(
+            k.highest_round_with_senders_above(Round(0), 1),
+            Some(Round(5))
+        );
+        assert_eq!(k.highest_round_with_senders_above(Round(5), 1), None);
+        assert_eq!(k.rounds_above_from(Round(2), 0).len(), 1);
+    }
+}
