@@ -322,6 +322,21 @@ where
         &self.state
     }
 
+    /// The 2f+1 prevotes that justify `validValue`/`validRound` (Tendermint's proof of lock),
+    /// empty without a valid value. The node keeps gossiping them during the height: a
+    /// proposal that carries `validRound` (line 28) is only accepted by peers that hold
+    /// this polka, and peers locked in an earlier round need it to move on.
+    pub fn polka_for_valid_value(&self) -> Vec<SignedVote<V>> {
+        match &self.state.valid {
+            Some(RoundValue { value, round }) => self
+                .votes
+                .votes_for(*round, VoteKind::Prevote, value)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Our index in the validator set.
     pub fn validator_index(&self) -> ValidatorIndex {
         self.me
@@ -429,11 +444,7 @@ where
         self.check_current(sv.vote.height)?;
         let v = &sv.vote;
         self.known_validator(v.validator)?;
-        if self
-            .votes
-            .get(v.round, v.kind, v.validator)
-            .is_some_and(|old| old.vote == *v)
-        {
+        if self.votes.contains(v) {
             return Err(DropReason::Duplicate {
                 validator: v.validator,
                 round: v.round,
@@ -451,7 +462,8 @@ where
                 round: sv.vote.round,
                 kind: MessageKind::Vote(sv.vote.kind),
             }),
-            AddVote::Conflicting(first) => {
+            // Counted for its value all the same (bounded): see `vote_keeper`.
+            AddVote::Conflicting { first, .. } => {
                 b.outputs
                     .push(Output::Equivocation(Evidence::ConflictingVotes {
                         first,

@@ -13,25 +13,40 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum AddVote<V> {
     /// Counted.
     Added,
-    /// The exact same vote was already counted.
+    /// The same vote (same value) was already counted.
     Duplicate,
-    /// The validator already voted differently in this round and kind; the earlier vote
-    /// (returned) stays counted and the new one is not.
-    Conflicting(SignedVote<V>),
+    /// The validator already voted for another value in this round and kind. `first` is its
+    /// earliest vote there; `counted` says whether this one was counted too (for its value).
+    Conflicting {
+        /// The validator's first vote in this round and kind.
+        first: SignedVote<V>,
+        /// Whether the new vote was counted for its own value.
+        counted: bool,
+    },
 }
+
+/// How many different values (nil included) we count per validator, round and kind. An
+/// honest validator votes once; an equivocator's votes are counted per value (at most once
+/// per value), so a polka it helped build elsewhere is still visible to us — counting a
+/// validator once per value keeps every quorum argument intact, because two quorums for
+/// different values still share an honest validator, who votes once. The bound keeps an
+/// equivocator from filling our memory.
+pub const MAX_VALUES_PER_VOTER: usize = 3;
 
 /// The votes of one kind in one round.
 #[derive(Debug, Clone)]
 struct Tally<V> {
-    by_validator: BTreeMap<ValidatorIndex, SignedVote<V>>,
-    per_value: BTreeMap<Option<V>, usize>,
+    /// Votes per value, one per validator and value.
+    per_value: BTreeMap<Option<V>, BTreeMap<ValidatorIndex, SignedVote<V>>>,
+    /// Each voter's votes in arrival order (one per value).
+    by_validator: BTreeMap<ValidatorIndex, Vec<SignedVote<V>>>,
 }
 
 impl<V> Default for Tally<V> {
     fn default() -> Self {
         Tally {
-            by_validator: BTreeMap::new(),
             per_value: BTreeMap::new(),
+            by_validator: BTreeMap::new(),
         }
     }
 }
@@ -80,36 +95,44 @@ impl<V: Clone + Ord> VoteKeeper<V> {
         }
     }
 
-    /// Counts `vote` unless its validator already voted in that round and kind.
+    /// Counts `vote` for its value unless its validator already has a vote for that value in
+    /// that round and kind (see [`MAX_VALUES_PER_VOTER`] for equivocators).
     pub fn add(&mut self, vote: SignedVote<V>) -> AddVote<V> {
         let rv = self.rounds.entry(vote.vote.round).or_default();
         let tally = match vote.vote.kind {
             VoteKind::Prevote => &mut rv.prevotes,
             VoteKind::Precommit => &mut rv.precommits,
         };
-        if let Some(old) = tally.by_validator.get(&vote.vote.validator) {
-            return if old == &vote {
-                AddVote::Duplicate
-            } else {
-                AddVote::Conflicting(old.clone())
-            };
+        let who = vote.vote.validator;
+        let mine = tally.by_validator.entry(who).or_default();
+        if mine.iter().any(|v| v.vote.value == vote.vote.value) {
+            return AddVote::Duplicate;
         }
-        *tally.per_value.entry(vote.vote.value.clone()).or_default() += 1;
-        rv.senders.insert(vote.vote.validator);
-        tally.by_validator.insert(vote.vote.validator, vote);
-        AddVote::Added
+        let first = mine.first().cloned();
+        let counted = mine.len() < MAX_VALUES_PER_VOTER;
+        if counted {
+            mine.push(vote.clone());
+            rv.senders.insert(who);
+            tally
+                .per_value
+                .entry(vote.vote.value.clone())
+                .or_default()
+                .insert(who, vote);
+        }
+        match first {
+            None => AddVote::Added,
+            Some(first) => AddVote::Conflicting { first, counted },
+        }
     }
 
-    /// The vote `validator` cast (and we counted) of `kind` in `round`, if any.
-    pub fn get(
-        &self,
-        round: Round,
-        kind: VoteKind,
-        validator: ValidatorIndex,
-    ) -> Option<&SignedVote<V>> {
-        self.rounds
-            .get(&round)
-            .and_then(|rv| rv.tally(kind).by_validator.get(&validator))
+    /// True when exactly this vote's validator, round, kind and value are already counted.
+    pub fn contains(&self, vote: &crate::vote::Vote<V>) -> bool {
+        self.rounds.get(&vote.round).is_some_and(|rv| {
+            rv.tally(vote.kind)
+                .by_validator
+                .get(&vote.validator)
+                .is_some_and(|l| l.iter().any(|v| v.vote.value == vote.value))
+        })
     }
 
     /// Records that `validator` sent a (verified) proposal in `round`, for line 55.
@@ -121,24 +144,19 @@ impl<V: Clone + Ord> VoteKeeper<V> {
             .insert(validator);
     }
 
-    /// Votes of `kind` in `round` for `value` (`None` counts nil votes).
+    /// Validators that voted `kind` in `round` for `value` (`None` counts nil votes).
     pub fn count(&self, round: Round, kind: VoteKind, value: Option<&V>) -> usize {
         let Some(rv) = self.rounds.get(&round) else {
             return 0;
         };
-        let tally = rv.tally(kind);
-        match value {
-            // Look up without cloning the key: `Option<V>` orders `None` first.
-            None => tally.per_value.get(&None).copied().unwrap_or(0),
-            Some(v) => tally
-                .per_value
-                .iter()
-                .find_map(|(k, c)| (k.as_ref() == Some(v)).then_some(*c))
-                .unwrap_or(0),
-        }
+        rv.tally(kind)
+            .per_value
+            .iter()
+            .find_map(|(k, voters)| (k.as_ref() == value).then_some(voters.len()))
+            .unwrap_or(0)
     }
 
-    /// Votes of `kind` in `round`, for anything (`2f+1 ⟨*, h, r, *⟩`).
+    /// Distinct validators that voted `kind` in `round`, for anything (`2f+1 ⟨*, h, r, *⟩`).
     pub fn total(&self, round: Round, kind: VoteKind) -> usize {
         self.rounds
             .get(&round)
@@ -150,14 +168,14 @@ impl<V: Clone + Ord> VoteKeeper<V> {
         self.count(round, kind, value) >= self.quorum
     }
 
-    /// The value (or nil) with 2f+1 votes of `kind` in `round`. There is at most one: two
-    /// quorums of distinct validators would need more than `n` votes.
+    /// The value (or nil) with 2f+1 votes of `kind` in `round`. With at most f faulty
+    /// validators there is at most one: two quorums share an honest validator.
     pub fn quorum_value(&self, round: Round, kind: VoteKind) -> Option<Option<&V>> {
         let rv = self.rounds.get(&round)?;
         rv.tally(kind)
             .per_value
             .iter()
-            .find(|(_, c)| **c >= self.quorum)
+            .find(|(_, voters)| voters.len() >= self.quorum)
             .map(|(v, _)| v.as_ref())
     }
 
@@ -182,8 +200,9 @@ impl<V: Clone + Ord> VoteKeeper<V> {
         self.rounds
             .get(&round)
             .into_iter()
-            .flat_map(move |rv| rv.tally(kind).by_validator.values())
-            .filter(move |v| v.vote.value.as_ref() == Some(value))
+            .flat_map(move |rv| rv.tally(kind).per_value.iter())
+            .filter(move |(k, _)| k.as_ref() == Some(value))
+            .flat_map(|(_, voters)| voters.values())
     }
 
     /// How many distinct validators sent anything in `round`.
@@ -248,8 +267,19 @@ mod tests {
         );
         assert_eq!(
             k.add(vote(0, 0, VoteKind::Prevote, None)),
-            AddVote::Conflicting(vote(0, 0, VoteKind::Prevote, Some(1)))
+            AddVote::Conflicting {
+                first: vote(0, 0, VoteKind::Prevote, Some(1)),
+                counted: true
+            }
         );
+        assert_eq!(k.count(Round(0), VoteKind::Prevote, None), 1);
+        assert_eq!(k.total(Round(0), VoteKind::Prevote), 1);
+        // At most MAX_VALUES_PER_VOTER values per voter are counted.
+        k.add(vote(0, 0, VoteKind::Prevote, Some(2)));
+        assert!(matches!(
+            k.add(vote(0, 0, VoteKind::Prevote, Some(3))),
+            AddVote::Conflicting { counted: false, .. }
+        ));
         assert_eq!(k.add(vote(0, 0, VoteKind::Precommit, None)), AddVote::Added);
         assert_eq!(
             k.add(vote(1, 0, VoteKind::Prevote, Some(1))),
@@ -265,7 +295,6 @@ mod tests {
             Some(Some(&[1]))
         );
         assert_eq!(k.count(Round(0), VoteKind::Prevote, Some(&[1])), 3);
-        assert_eq!(k.count(Round(0), VoteKind::Prevote, None), 0);
         assert_eq!(k.total(Round(0), VoteKind::Precommit), 1);
         assert_eq!(k.senders(Round(0)), 3);
     }

@@ -441,7 +441,7 @@ fn a_second_proposal_in_a_round_is_evidence_not_a_second_prevote() {
 }
 
 #[test]
-fn conflicting_votes_are_evidence_and_count_once() {
+fn conflicting_votes_are_evidence_and_count_once_per_value() {
     let fx = fixture();
     let (mut c, _) = fx.started(0);
     c.handle(fx.prevote(1, 0, Some(A))).unwrap();
@@ -450,7 +450,10 @@ fn conflicting_votes_are_evidence_and_count_once() {
         panic!("expected one evidence, got {out:?}");
     };
     assert!(e.verify(CHAIN, &fx.set, &Ed25519Verifier));
-    assert_eq!(c.votes.count(Round(0), VoteKind::Prevote, Some(&B)), 0);
+    // Each value counts the equivocator once; the round counts it once.
+    assert_eq!(c.votes.count(Round(0), VoteKind::Prevote, Some(&A)), 1);
+    assert_eq!(c.votes.count(Round(0), VoteKind::Prevote, Some(&B)), 1);
+    assert_eq!(c.votes.total(Round(0), VoteKind::Prevote), 1);
 }
 
 #[test]
