@@ -227,6 +227,26 @@ where
                 )));
             }
         }
+        for v in &safety.valid_polka {
+            let fits = safety.valid.as_ref().is_some_and(|rv| {
+                v.vote.height == safety.height
+                    && v.vote.round == rv.round
+                    && v.vote.kind == VoteKind::Prevote
+                    && v.vote.value.as_ref() == Some(&rv.value)
+            });
+            if !fits
+                || !c.signature_ok(
+                    v.vote.validator,
+                    &v.vote.sign_bytes(&c.chain_id),
+                    &v.signature,
+                )
+            {
+                return Err(ConsensusError::CorruptSafetyState(format!(
+                    "a prevote of validator {} in the valid value's polka does not fit or verify",
+                    v.vote.validator
+                )));
+            }
+        }
         let mut safety = safety;
         // A decision is re-derived from votes (or a certificate) after a restart: the node
         // may have crashed before committing it. Precommit is the step that signs nothing
@@ -236,6 +256,9 @@ where
         }
         c.started = true;
         c.state = safety;
+        for v in c.state.valid_polka.clone() {
+            c.votes.add(v);
+        }
         let mut b = Batch::new();
         for m in c.state.signed.clone() {
             b.broadcasts.push(m.clone());
@@ -326,15 +349,8 @@ where
     /// empty without a valid value. The node keeps gossiping them during the height: a
     /// proposal that carries `validRound` (line 28) is only accepted by peers that hold
     /// this polka, and peers locked in an earlier round need it to move on.
-    pub fn polka_for_valid_value(&self) -> Vec<SignedVote<V>> {
-        match &self.state.valid {
-            Some(RoundValue { value, round }) => self
-                .votes
-                .votes_for(*round, VoteKind::Prevote, value)
-                .cloned()
-                .collect(),
-            None => Vec::new(),
-        }
+    pub fn polka_for_valid_value(&self) -> &[SignedVote<V>] {
+        &self.state.valid_polka
     }
 
     /// Our index in the validator set.
@@ -699,9 +715,17 @@ where
             self.state.step = Step::Precommit;
             self.sign_vote(VoteKind::Precommit, Some(value.clone()), b);
         }
-        // Lines 42-43.
-        self.state.valid = Some(RoundValue { value, round });
-        b.persist = true;
+        // Lines 42-43, keeping the polka (persisted) for re-proposals after a restart.
+        let valid = RoundValue { value, round };
+        if self.state.valid.as_ref() != Some(&valid) {
+            self.state.valid_polka = self
+                .votes
+                .votes_for(round, VoteKind::Prevote, &valid.value)
+                .cloned()
+                .collect();
+            self.state.valid = Some(valid);
+            b.persist = true;
+        }
         true
     }
 

@@ -1,6 +1,6 @@
 //! The safety state: everything a validator must remember across a crash so that it never
-//! signs two conflicting messages — its height, round and step, its lock and valid value, and
-//! every message it has signed at this height. The node persists it durably when asked
+//! signs two conflicting messages — its height, round and step, its lock and valid value
+//! (with the polka that justifies it), and every message it has signed at this height. The node persists it durably when asked
 //! ([`Output::PersistSafety`](crate::Output::PersistSafety)) and hands it back to
 //! [`Consensus::restore`](crate::Consensus::restore) on start.
 //!
@@ -48,6 +48,10 @@ pub struct SafetyState<V> {
     pub locked: Option<RoundValue<V>>,
     /// `validValue` / `validRound`; `None` is the paper's `nil` / `-1`.
     pub valid: Option<RoundValue<V>>,
+    /// The 2f+1 prevotes for `valid` in its round (the proof of lock). Kept so that after a
+    /// restart this validator can still justify re-proposing `valid` (Alg. 1 line 28) and
+    /// peers can be sent the polka; without it a restarted validator loses liveness.
+    pub valid_polka: Vec<SignedVote<V>>,
     /// Every proposal and vote this validator signed at `height`, in signing order.
     pub signed: Vec<Message<V>>,
 }
@@ -72,6 +76,7 @@ impl<V: PartialEq> SafetyState<V> {
             step: Step::Propose,
             locked: None,
             valid: None,
+            valid_polka: Vec::new(),
             signed: Vec::new(),
         }
     }

@@ -665,3 +665,31 @@ fn the_ignore_lock_fault_prevotes_against_the_lock() {
     let out = c.handle(valid(B)).unwrap();
     assert_eq!(votes(&out), vec![(1, VoteKind::Prevote, Some(B))]);
 }
+
+#[test]
+fn a_restored_proposer_can_still_justify_its_valid_value() {
+    let fx = fixture();
+    let (c, out) = lock_on_a_in_round_0(&fx);
+    let saved = persisted(&out).unwrap();
+    assert_eq!(
+        saved.valid_polka.len(),
+        3,
+        "the polka is persisted with the valid value"
+    );
+    assert_eq!(c.polka_for_valid_value(), saved.valid_polka.as_slice());
+    drop(c);
+    let (mut r, _) = Consensus::restore(
+        Config::default(),
+        fx.keys[0].clone(),
+        fx.set.clone(),
+        CHAIN,
+        saved,
+    )
+    .unwrap();
+    r.handle(fx.prevote(1, 3, None)).unwrap();
+    let out = r.handle(fx.prevote(2, 3, None)).unwrap();
+    // Lines 14-15 and 28-33 after the restart: it re-proposes A with validRound 0 and, holding
+    // the polka of round 0 again, prevotes it.
+    assert_eq!(proposals(&out), vec![(3, A, Some(Round(0)))]);
+    assert_eq!(votes(&out), vec![(3, VoteKind::Prevote, Some(A))]);
+}

@@ -294,8 +294,8 @@ pub struct Report {
     pub decided: u64,
     /// Honest `Decide` outputs.
     pub decisions: u64,
-    /// Point-to-point sends of fresh (non-gossip) messages, by kind: proposals, prevotes,
-    /// precommits.
+    /// Point-to-point sends of fresh (non-gossip) messages for the heights up to the target,
+    /// by kind: proposals, prevotes, precommits.
     pub sent: [u64; 3],
     /// Sends of re-gossiped messages and certificates.
     pub gossip_sent: u64,
@@ -1088,12 +1088,16 @@ impl Sim {
         if gossip {
             self.report.gossip_sent += 1;
         } else if let Net::Msg(m) = &net {
+            // Count the heights that must be decided only, not the next one already begun.
+            let beyond = self.healed && m.height().0 > self.target;
             let k = match m {
                 Message::Proposal(_) => 0,
                 Message::Vote(v) if v.vote.kind == VoteKind::Prevote => 1,
                 Message::Vote(_) => 2,
             };
-            self.report.sent[k] += 1;
+            if !beyond {
+                self.report.sent[k] += 1;
+            }
         }
         let chaos = self.in_chaos();
         if chaos && chance(&mut self.rng, self.cfg.loss) {
@@ -1134,7 +1138,7 @@ impl Sim {
                 .iter()
                 .filter(|m| m.round().0 + 1 >= round)
                 .cloned()
-                .chain(c.polka_for_valid_value().into_iter().map(Message::Vote))
+                .chain(c.polka_for_valid_value().iter().cloned().map(Message::Vote))
                 .collect();
             for m in msgs {
                 self.broadcast(i, Net::Msg(m), true);
