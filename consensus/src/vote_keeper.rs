@@ -316,4 +316,52 @@ mod tests {
         assert_eq!(k.highest_round_with_senders_above(Round(5), 1), None);
         assert_eq!(k.rounds_above_from(Round(2), 0).len(), 1);
     }
+
+    proptest::proptest! {
+        /// Against a simple model: each value counts each voter once (up to the per-voter
+        /// cap), and with at most f equivocators no two values reach a quorum in a round.
+        #[test]
+        fn counts_match_a_model_and_quorums_are_unique(
+            n in 4usize..11,
+            raw in proptest::collection::vec((0u16..10, 0u32..3, proptest::bool::ANY, 0u8..4), 0..200),
+        ) {
+            let f = (n - 1) / 3;
+            let quorum = n - f;
+            let mut k = VoteKeeper::new(quorum);
+            // Validators below f may equivocate; the others vote once per round and kind.
+            let mut honest_votes: BTreeMap<(u16, u32, bool), u8> = BTreeMap::new();
+            let mut model: BTreeMap<(u32, bool, u8), BTreeSet<u16>> = BTreeMap::new();
+            let mut per_voter: BTreeMap<(u16, u32, bool), BTreeSet<u8>> = BTreeMap::new();
+            for (who, round, pre, value) in raw {
+                let who = who % n as u16;
+                if usize::from(who) >= f && *honest_votes.entry((who, round, pre)).or_insert(value) != value {
+                    continue;
+                }
+                let kind = if pre { VoteKind::Prevote } else { VoteKind::Precommit };
+                let v = (value > 0).then_some(value);
+                k.add(vote(who, round, kind, v));
+                let mine = per_voter.entry((who, round, pre)).or_default();
+                if mine.contains(&value) || mine.len() < MAX_VALUES_PER_VOTER {
+                    mine.insert(value);
+                    model.entry((round, pre, value)).or_default().insert(who);
+                }
+            }
+            for ((round, pre, value), voters) in &model {
+                let kind = if *pre { VoteKind::Prevote } else { VoteKind::Precommit };
+                let v = (*value > 0).then_some([*value]);
+                proptest::prop_assert_eq!(k.count(Round(*round), kind, v.as_ref()), voters.len());
+            }
+            for round in 0..3 {
+                for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                    let with_quorum = (0u8..4)
+                        .filter(|value| {
+                            let v = (*value > 0).then_some([*value]);
+                            k.has_quorum(Round(round), kind, v.as_ref())
+                        })
+                        .count();
+                    proptest::prop_assert!(with_quorum <= 1);
+                }
+            }
+        }
+    }
 }
