@@ -1,6 +1,9 @@
-//! Votes and the exact bytes a validator signs for one.
+//! Votes (prevotes and precommits), signed votes, and the exact bytes a validator signs for
+//! one. Plain data: nothing here verifies, counts or decides.
 
+use crate::bytes::Signature;
 use crate::height::{Height, Round};
+use crate::validator_set::ValidatorIndex;
 use serde::{Deserialize, Serialize};
 
 /// The two voting steps of a round.
@@ -49,6 +52,43 @@ pub fn vote_sign_bytes(
         }
     }
     out
+}
+
+/// One validator's prevote or precommit for a value (or nil) at a height and round.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Vote<V> {
+    /// The height voted at.
+    pub height: Height,
+    /// The round voted in.
+    pub round: Round,
+    /// Prevote or precommit.
+    pub kind: VoteKind,
+    /// The value voted for; `None` is a nil vote.
+    pub value: Option<V>,
+    /// The voter's index in the validator set.
+    pub validator: ValidatorIndex,
+}
+
+impl<V: AsRef<[u8]>> Vote<V> {
+    /// The bytes the voter signs ([`vote_sign_bytes`]).
+    pub fn sign_bytes(&self, chain_id: &str) -> Vec<u8> {
+        vote_sign_bytes(
+            chain_id,
+            self.height,
+            self.round,
+            self.kind,
+            self.value.as_ref().map(AsRef::as_ref),
+        )
+    }
+}
+
+/// A vote with its voter's signature over [`Vote::sign_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SignedVote<V> {
+    /// The vote.
+    pub vote: Vote<V>,
+    /// The voter's signature.
+    pub signature: Signature,
 }
 
 #[cfg(test)]
