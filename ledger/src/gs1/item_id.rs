@@ -165,7 +165,6 @@ impl fmt::Display for ItemId {
     }
 }
 
-
 impl serde::Serialize for ItemId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
