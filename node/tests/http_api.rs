@@ -1,0 +1,217 @@
+//! The node's HTTP API through the real `custody-node dev` binary: bad input of every kind
+//! gets a JSON error with a stable code and changes nothing.
+
+use custody_ledger::crypto::signing_key_from_pem;
+use custody_ledger::genesis::Genesis;
+use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
+use custody_ledger::transaction::{Commission, Payload, Transaction};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct DevNode {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> DevNode {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_custody-node"))
+        .args(["dev", "--data-dir"])
+        .arg(dir.path())
+        .args(["--api-port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let node = DevNode {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let start = Instant::now();
+    while ureq::get(&format!("{}/v1/status", node.url))
+        .call()
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "node did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    node
+}
+
+/// Status code and JSON body of a response, error or not.
+fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    match r {
+        Ok(resp) => (resp.status(), resp.into_json().unwrap()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_json().unwrap()),
+        Err(e) => panic!("transport error: {e}"),
+    }
+}
+
+fn post(node: &DevNode, body: &str) -> (u16, Value) {
+    answer(
+        ureq::post(&format!("{}/v1/transactions", node.url))
+            .set("content-type", "application/json")
+            .send_string(body),
+    )
+}
+
+fn get(node: &DevNode, path: &str) -> (u16, Value) {
+    answer(ureq::get(&format!("{}{path}", node.url)).call())
+}
+
+fn commission(node: &DevNode, chain_id: &str, key_of: &str, signer: &str) -> String {
+    let pem = std::fs::read_to_string(node.dir.path().join(format!("keys/{key_of}.pem"))).unwrap();
+    let tx = Transaction {
+        chain_id: chain_id.into(),
+        signer: signer.into(),
+        sequence: 1,
+        event_time_ms: 1_700_000_000_000,
+        payload: Payload::Commission(Commission {
+            gtin: Gtin::parse("10614141000019").unwrap(),
+            lot: Lot::parse("L1").unwrap(),
+            expiry: Expiry::parse("301231").unwrap(),
+            serials: vec![Serial::parse("1").unwrap()],
+            location: None,
+        }),
+    }
+    .sign(&signing_key_from_pem(&pem).unwrap());
+    serde_json::to_string(&tx).unwrap()
+}
+
+#[test]
+fn bad_requests_get_clear_json_errors_and_change_nothing() {
+    let node = start();
+    let genesis: Genesis =
+        Genesis::from_json(&std::fs::read_to_string(node.dir.path().join("genesis.json")).unwrap())
+            .unwrap();
+    let chain = genesis.chain_id.as_str();
+
+    // Oversized body: refused before it is parsed.
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(5 * 1024 * 1024));
+    let (code, body) = post(&node, &huge);
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+
+    // Not JSON, wrong shape, bad check digit inside.
+    let bad_digit = commission(&node, chain, "manufacturer", "manufacturer")
+        .replace("10614141000019", "10614141000018");
+    for bad in ["not json", "{}", bad_digit.as_str()] {
+        let (code, body) = post(&node, bad);
+        assert_eq!(
+            (code, body["error"]["code"].as_str()),
+            (400, Some("malformed")),
+            "{body}"
+        );
+    }
+
+    // Forged: signed with the distributor's key in the manufacturer's name.
+    let (code, body) = post(
+        &node,
+        &commission(&node, chain, "distributor", "manufacturer"),
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("bad_signature")),
+        "{body}"
+    );
+
+    // Made for another chain.
+    let (code, body) = post(
+        &node,
+        &commission(&node, "other-chain", "manufacturer", "manufacturer"),
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("wrong_chain")),
+        "{body}"
+    );
+
+    // Foreign prefix: the distributor commissioning the manufacturer's GTIN.
+    let (code, body) = post(
+        &node,
+        &commission(&node, chain, "distributor", "distributor"),
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (422, Some("rule")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not to distributor"),
+        "{body}"
+    );
+
+    // Nothing of that changed the chain.
+    let (_, status) = get(&node, "/v1/status");
+    assert_eq!(status["height"], 0);
+    assert_eq!(status["mempool_size"], 0);
+
+    // Queries: malformed ids, unknown items, unknown routes.
+    let (code, body) = get(&node, "/v1/items/garbage");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("malformed"))
+    );
+    let (code, body) = get(&node, "/v1/items/%2801%2910614141000019%2821%29404");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (code, body) = get(&node, "/v1/nope");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (code, body) = get(&node, "/v1/transactions/zz");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("malformed"))
+    );
+
+    // The good transaction is accepted and committed, and a replay of it is refused.
+    let good = commission(&node, chain, "manufacturer", "manufacturer");
+    let (code, body) = post(&node, &good);
+    assert_eq!(code, 202, "{body}");
+    let hash = body["hash"].as_str().unwrap().to_string();
+    let (_, st) = get(&node, &format!("/v1/transactions/{hash}?wait_ms=10000"));
+    assert_eq!(st["status"], "committed", "{st}");
+    let (code, body) = post(&node, &good);
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (409, Some("duplicate")),
+        "{body}"
+    );
+
+    // The dashboard is served.
+    let page = ureq::get(&format!("{}/", node.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(page.contains("<title>Custody"));
+}
