@@ -1,6 +1,9 @@
 //! The node's HTTP API through the real `custody-node dev` binary: bad input of every kind
 //! gets a JSON error with a stable code and changes nothing.
 
+// Test helpers may unwrap: a panic here is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
