@@ -92,6 +92,9 @@ pub struct ChainParams {
     pub max_block_txs: u32,
     /// Most items named in one transaction.
     pub max_tx_items: u32,
+    /// Most items named by all transactions of one block (a block holds at least one
+    /// transaction whatever its size).
+    pub max_block_items: u32,
     /// Largest encoded transaction, bytes.
     pub max_tx_bytes: u32,
     /// How far a block's time may run ahead of a validator's clock, milliseconds.
@@ -111,6 +114,7 @@ impl Default for ChainParams {
         ChainParams {
             max_block_txs: 2_000,
             max_tx_items: 10_000,
+            max_block_items: 50_000,
             max_tx_bytes: 1024 * 1024,
             max_clock_drift_ms: 10_000,
             timeout_propose_ms: 1_000,

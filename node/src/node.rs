@@ -272,8 +272,11 @@ impl<B: KvBackend> Node<B> {
     /// Builds, certifies and durably commits one block from the mempool, if anything is
     /// pending. Blocking: call from a blocking thread. A storage error is fatal.
     pub fn produce_block(&self) -> Result<Option<Committed>, StorageError> {
-        let max = self.genesis.params.max_block_txs as usize;
-        let batch = self.pool().batch(max);
+        let params = &self.genesis.params;
+        let batch = self.pool().batch(
+            params.max_block_txs as usize,
+            params.max_block_items as usize,
+        );
         if batch.is_empty() {
             return Ok(None);
         }

@@ -22,9 +22,13 @@ pub struct SledKv {
 impl SledKv {
     /// Opens (or creates) the database in `dir`. Fails if another process has it open.
     pub fn open(dir: &Path) -> Result<SledKv, StorageError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            StorageError::Backend(format!("opening sled database in {}: {e}", dir.display()))
-        })?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| {
+                StorageError::Backend(format!("opening sled database in {}: {e}", dir.display()))
+            })?;
         Ok(SledKv {
             db,
             path: dir.to_path_buf(),
