@@ -128,21 +128,29 @@ pub fn validator_key(data_dir: &Path, name: &str) -> Result<SigningKey> {
 /// What to tell the user once the dev chain is up.
 pub fn banner(data_dir: &Path, api: &str) -> String {
     let k = |m: &str| key_path(data_dir, m).display().to_string();
-    format!(
-        "\nCustody dev chain is running.\n\
-         \n  dashboard   {api}/\n  API         {api}/v1/status\n  genesis     {genesis}\n  keys        {keys}\n\
-         \nDrive it with the CLI (cargo run -p custody-client --bin custody -- … or target/*/custody):\n\
-         \n  export CUSTODY_NODE={api}\n\
-         custody --key {m} commission --gtin 10614141000019 --lot L1 --expiry 281231 --serials 1..100\n\
-         custody --key {m} pack --sscc 106141410000000019 '(01)10614141000019(21)1' '(01)10614141000019(21)2'\n\
-         custody --key {m} ship --to distributor --shipment ASN-1 106141410000000019\n\
-         custody --key {d} receive --shipment ASN-1\n\
-         custody show '(01)10614141000019(21)1'\n\
-         custody history '(01)10614141000019(21)1'\n\
-         \nPress Ctrl-C to stop; the data folder keeps the chain for the next run.\n",
-        genesis = data_dir.join("genesis.json").display(),
-        keys = data_dir.join("keys").display(),
-        m = k("manufacturer"),
-        d = k("distributor"),
-    )
+    let (m, d) = (k("manufacturer"), k("distributor"));
+    let unit = "'(01)10614141000019(21)1'";
+    [
+        String::new(),
+        "Custody dev chain is running.".into(),
+        String::new(),
+        format!("  dashboard   {api}/"),
+        format!("  API         {api}/v1/status"),
+        format!("  genesis     {}", data_dir.join("genesis.json").display()),
+        format!("  keys        {}", data_dir.join("keys").display()),
+        String::new(),
+        "Drive it with the CLI (build it with `cargo build --release -p custody-client`;".into(),
+        "it is target/release/custody):".into(),
+        String::new(),
+        format!("  export CUSTODY_NODE={api}"),
+        format!("  custody --key {m} commission --gtin 10614141000019 --lot L1 --expiry 281231 --serials 1..100"),
+        format!("  custody --key {m} pack --sscc 106141410000000019 {unit} '(01)10614141000019(21)2'"),
+        format!("  custody --key {m} ship --to distributor --shipment ASN-1 106141410000000019"),
+        format!("  custody --key {d} receive --shipment ASN-1"),
+        format!("  custody show {unit}"),
+        format!("  custody history {unit}"),
+        String::new(),
+        "Press Ctrl-C to stop; the data folder keeps the chain for the next run.".into(),
+    ]
+    .join("\n")
 }

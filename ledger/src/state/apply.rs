@@ -584,9 +584,9 @@ impl<V: StateView> Work<'_, V> {
                     if s.custody_chain.last() != Some(self.me()) {
                         s.custody_chain.push(self.me().clone());
                     }
-                    if r.location.is_some() {
-                        s.location = r.location.clone();
-                    }
+                    // The shipper's location means nothing at the receiver: where the
+                    // goods are is the put-away location, or unknown until moved.
+                    s.location = r.location.clone();
                     Action::Received {
                         shipment: r.shipment.clone(),
                     }
@@ -832,6 +832,10 @@ impl<V: StateView> Work<'_, V> {
             }
             let via = id_container(id);
             for (i, mut s) in self.subtree(id)?.into_iter().enumerate() {
+                if s.status == Status::InTransit {
+                    // Back from another member: its location there means nothing here.
+                    s.location = None;
+                }
                 s.status = Status::Active;
                 s.transit = None;
                 s.custodian = self.me().clone();
