@@ -3,6 +3,9 @@
 //! `https://id.gs1.org/...` Digital Links. Skipped, with a message, when the folder is not
 //! there.
 
+// A test reads GS1 reference files from ../shared; the crate itself does no IO.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use custody_ledger::gs1::{parse_gs1, ItemId};
 
 const EXAMPLES: &str = concat!(
