@@ -1,12 +1,12 @@
 //! The Custody node: everything that does IO. Storage (sled) lives in [`storage`], the HTTP
-//! API in [`api`], the mempool in [`mempool`], block production behind the consensus seam in
-//! [`consensus_driver`] and [`producer`]; [`node`] wires them. The ledger rules and the
-//! consensus logic are pure crates this one calls.
+//! API in [`api`], the mempool in [`mempool`], and the consensus driver (timers, the safety
+//! record, block building, validation and commit) in [`consensus_driver`]; [`node`] holds the
+//! shared core. The ledger rules and the consensus state machine are pure crates this one
+//! drives.
 
 pub mod api;
 pub mod consensus_driver;
 pub mod dev;
 pub mod mempool;
 pub mod node;
-pub mod producer;
 pub mod storage;

@@ -6,10 +6,10 @@ use clap::{Parser, Subcommand};
 use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::genesis::Genesis;
 use custody_node::api;
-use custody_node::consensus_driver::SoloCertifier;
+use custody_node::consensus_driver::{self, DriverOptions, NoPeers, SafetyWal};
+use custody_node::dev;
 use custody_node::node::Node;
 use custody_node::storage::Store;
-use custody_node::{dev, producer};
 use ed25519_dalek::SigningKey;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -107,16 +107,20 @@ async fn serve(
     addr: SocketAddr,
     banner: Option<String>,
 ) -> Result<()> {
-    let set = genesis
-        .validator_set()
-        .context("genesis has no valid validator set")?;
-    let certifier = SoloCertifier::new(key, set, genesis.chain_id.clone())?;
     let genesis = Arc::new(genesis);
     let store = Arc::new(
         Store::open(data_dir, &genesis)
             .with_context(|| format!("opening chain data in {}", data_dir.display()))?,
     );
-    let node = Arc::new(Node::new(name, genesis, store, certifier, 20_000)?);
+    let node = Arc::new(Node::new(name, genesis, store, 20_000)?);
+    let (driver, driver_thread) = consensus_driver::spawn(
+        Arc::clone(&node),
+        key,
+        SafetyWal::in_dir(data_dir),
+        Arc::new(NoPeers),
+        DriverOptions::default(),
+    )
+    .context("starting consensus")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the API to {addr}"))?;
@@ -129,9 +133,20 @@ async fn serve(
     let server = axum::serve(listener, app).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     });
+    let consensus = tokio::task::spawn_blocking(move || driver_thread.join());
     tokio::select! {
-        r = server => r.context("API server")?,
-        r = producer::run(Arc::clone(&node)) => r?,
+        r = server => {
+            driver.shutdown();
+            r.context("API server")?;
+        }
+        r = consensus => {
+            // The driver only stops on its own when storage or the safety record failed.
+            match r.context("consensus task")? {
+                Ok(Ok(())) => anyhow::bail!("consensus stopped"),
+                Ok(Err(e)) => return Err(anyhow::Error::new(e).context("consensus stopped")),
+                Err(_) => anyhow::bail!("consensus thread panicked"),
+            }
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -2,18 +2,17 @@
 //! together. HTTP handlers call [`Node::submit`] and the read methods; the producer task
 //! calls [`Node::produce_block`].
 
-use crate::consensus_driver::SoloCertifier;
 use crate::mempool::{Mempool, MempoolError};
 use crate::storage::{KvBackend, StorageError, Store};
-use custody_ledger::block::Block;
+use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::hash::Hash32;
-use custody_ledger::state::{ApplyError, BlockContext, Overlay, StateError};
+use custody_ledger::state::{ApplyError, BlockContext, Changes, Overlay, StateError};
 use custody_ledger::transaction::{SignedTransaction, TxError};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// Most rejections remembered for status queries.
 const REJECT_LOG: usize = 100_000;
@@ -136,19 +135,37 @@ pub struct Node<B: KvBackend> {
     store: Arc<Store<B>>,
     mempool: Mutex<Mempool>,
     rejected: Mutex<RejectLog>,
-    certifier: SoloCertifier,
-    new_tx: Notify,
+    /// Called after each admitted transaction (the consensus driver's wake-up).
+    on_admit: OnceLock<Box<dyn Fn() + Send + Sync>>,
     committed: watch::Sender<Committed>,
     name: String,
 }
 
+/// Why a proposed block is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidBlock {
+    /// The header does not extend our chain as it should.
+    #[error("header: {0}")]
+    Header(String),
+    /// A transaction fails its checks or the ledger rules.
+    #[error("transaction {index}: {reason}")]
+    Transaction {
+        /// Position in the block.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// Storage failed while checking.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 impl<B: KvBackend> Node<B> {
-    /// A node over `store` that certifies blocks with `certifier`.
+    /// A node over `store`; blocks are decided by the consensus driver attached to it.
     pub fn new(
         name: String,
         genesis: Arc<Genesis>,
         store: Arc<Store<B>>,
-        certifier: SoloCertifier,
         mempool_capacity: usize,
     ) -> Result<Self, StorageError> {
         let height = store.head()?.map_or(0, |h| h.height);
@@ -161,8 +178,7 @@ impl<B: KvBackend> Node<B> {
             store,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
             rejected: Mutex::new(RejectLog::default()),
-            certifier,
-            new_tx: Notify::new(),
+            on_admit: OnceLock::new(),
             committed,
             name,
         })
@@ -222,7 +238,9 @@ impl<B: KvBackend> Node<B> {
         let result = self.pool().admit(&*self.store, &self.genesis, tx, ctx);
         match result {
             Ok(_) => {
-                self.new_tx.notify_one();
+                if let Some(wake) = self.on_admit.get() {
+                    wake();
+                }
                 Ok(hash)
             }
             Err(MempoolError::Duplicate(h)) => Err(SubmitError::Duplicate(h)),
@@ -258,38 +276,31 @@ impl<B: KvBackend> Node<B> {
         Ok(TxStatus::Unknown)
     }
 
-    /// Waits until at least one transaction is pending.
-    pub async fn wait_for_transactions(&self) {
-        loop {
-            let notified = self.new_tx.notified();
-            if !self.pool().is_empty() {
-                return;
-            }
-            notified.await;
-        }
+    /// Registers the function called after every admitted transaction (once).
+    pub fn on_admit(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.on_admit.set(wake);
     }
 
-    /// Builds, certifies and durably commits one block from the mempool, if anything is
-    /// pending. Blocking: call from a blocking thread. A storage error is fatal.
-    pub fn produce_block(&self) -> Result<Option<Committed>, StorageError> {
-        let params = &self.genesis.params;
-        let batch = self.pool().batch(
-            params.max_block_txs as usize,
-            params.max_block_items as usize,
-        );
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        let head = self.store.head()?;
-        let height = head.as_ref().map_or(1, |h| h.height + 1);
-        let parent = head
-            .as_ref()
-            .map_or_else(|| self.genesis.hash(), |h| h.hash);
-        let time_ms = now_ms().max(head.map_or(0, |h| h.time_ms + 1));
+    /// The height the next block will have, and the hash it must name as parent.
+    pub fn next_height(&self) -> Result<(u64, Hash32, u64), StorageError> {
+        Ok(match self.store.head()? {
+            Some(h) => (h.height + 1, h.hash, h.time_ms),
+            None => (1, self.genesis.hash(), self.genesis.genesis_time_ms),
+        })
+    }
 
+    /// Builds the next block from the mempool (for `proposer` to propose): the pending
+    /// transactions that still apply, in order, within the block limits. Transactions that
+    /// no longer apply are evicted with their reason. Returns the block and its changes.
+    pub fn build_block(&self, proposer: u16) -> Result<(Block, Changes), StorageError> {
+        let (height, parent, parent_time) = self.next_height()?;
+        let time_ms = now_ms().max(parent_time + 1);
+        let params = &self.genesis.params;
+        let batch = self
+            .pool()
+            .batch(params.max_block_txs as usize, params.max_block_items as usize);
         let mut overlay = Overlay::new(&*self.store);
         let mut included = Vec::with_capacity(batch.len());
-        let mut done = HashSet::with_capacity(batch.len());
         let mut dropped = Vec::new();
         for p in batch {
             let ctx = BlockContext {
@@ -297,52 +308,122 @@ impl<B: KvBackend> Node<B> {
                 time_ms,
                 tx_hash: p.hash,
             };
-            done.insert(p.hash);
             match overlay.apply(&self.genesis, &p.tx, &ctx) {
                 Ok(_) => included.push(p.tx),
                 Err(ApplyError::State(StateError(s))) => return Err(StorageError::Backend(s)),
                 Err(e) => dropped.push((p.hash, e)),
             }
         }
-        let changes = overlay.into_changes();
-        let mut committed = Committed {
-            height: height - 1,
-            txs: 0,
-            events: 0,
-        };
-        if !included.is_empty() {
-            let block = Block::new(
-                &self.genesis.chain_id,
-                height,
-                parent,
-                time_ms,
-                self.certifier.index(),
-                included,
-            );
-            let cert = self.certifier.certify(height, block.hash());
-            self.store.commit_block(&block, &cert, &changes)?;
-            committed = Committed {
-                height,
-                txs: block.txs.len(),
-                events: changes.event_count(),
-            };
-        }
-        let next_height = committed.height + 1;
-        let evicted = self
-            .pool()
-            .after_commit(&*self.store, &self.genesis, &done, |h| BlockContext {
-                height: next_height,
-                time_ms: now_ms(),
-                tx_hash: h,
+        if !dropped.is_empty() {
+            let gone: HashSet<Hash32> = dropped.iter().map(|(h, _)| *h).collect();
+            let evicted = self.pool().after_commit(&*self.store, &self.genesis, &gone, |h| {
+                BlockContext {
+                    height,
+                    time_ms,
+                    tx_hash: h,
+                }
             });
-        {
-            let mut log = self.rejects();
-            for (hash, e) in dropped.into_iter().chain(evicted) {
-                log.record(hash, apply_error_code(&e), e.to_string());
+            self.record_rejections(dropped.into_iter().chain(evicted).collect());
+        }
+        let block = Block::new(
+            &self.genesis.chain_id,
+            height,
+            parent,
+            time_ms,
+            proposer,
+            included,
+        );
+        Ok((block, overlay.into_changes()))
+    }
+
+    /// Checks a block proposed by another validator: it extends our head, its time is after
+    /// its parent's and not ahead of our clock by more than the chain allows, its body
+    /// matches its header, and every transaction passes its checks and the ledger rules in
+    /// order. Returns the changes it makes.
+    pub fn validate_block(&self, block: &Block) -> Result<Changes, InvalidBlock> {
+        let (height, parent, parent_time) = self.next_height()?;
+        let h = &block.header;
+        let bad = |m: String| Err(InvalidBlock::Header(m));
+        if h.chain_id != self.genesis.chain_id {
+            return bad(format!("chain id {:?}", h.chain_id));
+        }
+        if h.height != height || h.parent != parent {
+            return bad(format!(
+                "block {} with parent {} does not extend our head (next height {height})",
+                h.height, h.parent
+            ));
+        }
+        if h.time_ms <= parent_time {
+            return bad(format!("time {} is not after its parent's {parent_time}", h.time_ms));
+        }
+        let limit = now_ms() + self.genesis.params.max_clock_drift_ms;
+        if h.time_ms > limit {
+            return bad(format!("time {} is ahead of our clock (limit {limit})", h.time_ms));
+        }
+        if usize::from(h.proposer) >= self.genesis.validators.len() {
+            return bad(format!("proposer index {} is not a validator", h.proposer));
+        }
+        let params = &self.genesis.params;
+        if block.txs.len() > params.max_block_txs as usize {
+            return bad(format!("{} transactions, the limit is {}", block.txs.len(), params.max_block_txs));
+        }
+        block.check_body().map_err(|e| InvalidBlock::Header(e.to_string()))?;
+        let mut overlay = Overlay::new(&*self.store);
+        for (index, tx) in block.txs.iter().enumerate() {
+            let fail = |reason: String| InvalidBlock::Transaction { index, reason };
+            tx.check_stateless(&self.genesis).map_err(|e| fail(e.to_string()))?;
+            let hash = tx.hash();
+            if self.store.tx_location(&hash)?.is_some() {
+                return Err(fail(format!("{hash} is already committed")));
+            }
+            let ctx = BlockContext {
+                height,
+                time_ms: h.time_ms,
+                tx_hash: hash,
+            };
+            match overlay.apply(&self.genesis, tx, &ctx) {
+                Ok(_) => {}
+                Err(ApplyError::State(StateError(s))) => {
+                    return Err(InvalidBlock::Storage(StorageError::Backend(s)))
+                }
+                Err(ApplyError::Rule(r)) => return Err(fail(r.to_string())),
             }
         }
-        // Wake waiters even for an empty block: some of them wait on a rejection.
+        Ok(overlay.into_changes())
+    }
+
+    /// Durably commits a decided block with its certificate and changes, then updates the
+    /// mempool (drops what the block included, re-checks the rest) and wakes waiters.
+    pub fn commit(
+        &self,
+        block: &Block,
+        cert: &BlockCertificate,
+        changes: &Changes,
+    ) -> Result<Committed, StorageError> {
+        self.store.commit_block(block, cert, changes)?;
+        let height = block.header.height;
+        let included: HashSet<Hash32> = block.txs.iter().map(|t| t.hash()).collect();
+        let evicted = self.pool().after_commit(&*self.store, &self.genesis, &included, |h| {
+            BlockContext {
+                height: height + 1,
+                time_ms: now_ms(),
+                tx_hash: h,
+            }
+        });
+        self.record_rejections(evicted);
+        let committed = Committed {
+            height,
+            txs: block.txs.len(),
+            events: changes.event_count(),
+        };
         self.committed.send_replace(committed);
-        Ok(Some(committed))
+        Ok(committed)
+    }
+
+    fn record_rejections(&self, rejected: Vec<(Hash32, ApplyError)>) {
+        let mut log = self.rejects();
+        for (hash, e) in rejected {
+            log.record(hash, apply_error_code(&e), e.to_string());
+        }
     }
 }

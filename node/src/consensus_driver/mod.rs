@@ -1,8 +1,16 @@
-//! The consensus boundary: how the node turns a proposed block into a decided one with a
-//! commit certificate. Today a single validator decides alone ([`SoloCertifier`]); the
-//! round-robin BFT state machine from `custody-consensus` plugs in behind this same seam,
-//! producing certificates of the same shape.
+//! The consensus seam: the node drives the pure `custody-consensus` state machine for every
+//! block, a one-validator chain included. The driver owns the timers, persists the
+//! validator's safety state to a write-ahead record before anything it covers is sent,
+//! offers the mempool as the source of values, validates proposed blocks with the ledger
+//! rules and commits decided ones. Peers are reached through the [`Gossip`] trait, so the
+//! network stays in `network/`.
 
-mod solo;
+mod driver;
+mod gossip;
+mod safety_wal;
+mod wire;
 
-pub use solo::{SoloCertifier, SoloError};
+pub use driver::{spawn, DriverError, DriverHandle, DriverOptions};
+pub use gossip::{Gossip, NoPeers};
+pub use safety_wal::{SafetyWal, WalError};
+pub use wire::{ConsensusMessage, WireError};

@@ -125,8 +125,9 @@ impl Mempool {
         out
     }
 
-    /// After a block: drops the transactions it `included` or `dropped`, then re-applies the
-    /// rest on the new committed state. Returns those that no longer apply, with why.
+    /// After a block (or when building one found some invalid): drops the transactions in
+    /// `included`, then re-applies the rest on the committed state. Returns those that no
+    /// longer apply, with why.
     pub fn after_commit(
         &mut self,
         committed: &impl StateView,
