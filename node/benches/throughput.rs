@@ -138,7 +138,11 @@ fn run<B: KvBackend>(node: &Node<B>, txs: Vec<SignedTransaction>) -> (f64, usize
     let mut events = 0;
     for h in first + 1..=last {
         let block = node.store().block(h).expect("block").expect("committed");
-        events += block.txs.iter().map(|t| t.tx.payload.item_count()).sum::<usize>();
+        events += block
+            .txs
+            .iter()
+            .map(|t| t.tx.payload.item_count())
+            .sum::<usize>();
     }
     println!(
         "      admission (signature, rules on mempool state) {admit:.2} s; consensus, rules again, commit {:.2} s; {} blocks",
@@ -204,7 +208,8 @@ fn main() {
         bytes: AtomicU64::new(0),
     };
     let store = Arc::new(Store::with_backend(recording, &genesis).expect("open store"));
-    let node = Arc::new(Node::new("bench".into(), genesis.clone(), store.clone(), 20_000).expect("node"));
+    let node =
+        Arc::new(Node::new("bench".into(), genesis.clone(), store.clone(), 20_000).expect("node"));
     let wal_dir = tempfile::tempdir().expect("tempdir");
     let (driver, thread) = consensus_driver::spawn(
         Arc::clone(&node),

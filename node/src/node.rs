@@ -9,7 +9,7 @@ use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::hash::Hash32;
 use custody_ledger::state::{ApplyError, BlockContext, Changes, Overlay, StateError};
 use custody_ledger::transaction::{SignedTransaction, TxError};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -296,9 +296,10 @@ impl<B: KvBackend> Node<B> {
         let (height, parent, parent_time) = self.next_height()?;
         let time_ms = now_ms().max(parent_time + 1);
         let params = &self.genesis.params;
-        let batch = self
-            .pool()
-            .batch(params.max_block_txs as usize, params.max_block_items as usize);
+        let batch = self.pool().batch(
+            params.max_block_txs as usize,
+            params.max_block_items as usize,
+        );
         let mut overlay = Overlay::new(&*self.store);
         let mut included = Vec::with_capacity(batch.len());
         let mut dropped = Vec::new();
@@ -315,14 +316,14 @@ impl<B: KvBackend> Node<B> {
             }
         }
         if !dropped.is_empty() {
-            let gone: HashSet<Hash32> = dropped.iter().map(|(h, _)| *h).collect();
-            let evicted = self.pool().after_commit(&*self.store, &self.genesis, &gone, |h| {
-                BlockContext {
+            let gone: Vec<Hash32> = dropped.iter().map(|(h, _)| *h).collect();
+            let evicted = self
+                .pool()
+                .after_commit(&*self.store, &self.genesis, &gone, |h| BlockContext {
                     height,
                     time_ms,
                     tx_hash: h,
-                }
-            });
+                });
             self.record_rejections(dropped.into_iter().chain(evicted).collect());
         }
         let block = Block::new(
@@ -354,24 +355,37 @@ impl<B: KvBackend> Node<B> {
             ));
         }
         if h.time_ms <= parent_time {
-            return bad(format!("time {} is not after its parent's {parent_time}", h.time_ms));
+            return bad(format!(
+                "time {} is not after its parent's {parent_time}",
+                h.time_ms
+            ));
         }
         let limit = now_ms() + self.genesis.params.max_clock_drift_ms;
         if h.time_ms > limit {
-            return bad(format!("time {} is ahead of our clock (limit {limit})", h.time_ms));
+            return bad(format!(
+                "time {} is ahead of our clock (limit {limit})",
+                h.time_ms
+            ));
         }
         if usize::from(h.proposer) >= self.genesis.validators.len() {
             return bad(format!("proposer index {} is not a validator", h.proposer));
         }
         let params = &self.genesis.params;
         if block.txs.len() > params.max_block_txs as usize {
-            return bad(format!("{} transactions, the limit is {}", block.txs.len(), params.max_block_txs));
+            return bad(format!(
+                "{} transactions, the limit is {}",
+                block.txs.len(),
+                params.max_block_txs
+            ));
         }
-        block.check_body().map_err(|e| InvalidBlock::Header(e.to_string()))?;
+        block
+            .check_body()
+            .map_err(|e| InvalidBlock::Header(e.to_string()))?;
         let mut overlay = Overlay::new(&*self.store);
         for (index, tx) in block.txs.iter().enumerate() {
             let fail = |reason: String| InvalidBlock::Transaction { index, reason };
-            tx.check_stateless(&self.genesis).map_err(|e| fail(e.to_string()))?;
+            tx.check_stateless(&self.genesis)
+                .map_err(|e| fail(e.to_string()))?;
             let hash = tx.hash();
             if self.store.tx_location(&hash)?.is_some() {
                 return Err(fail(format!("{hash} is already committed")));
@@ -402,14 +416,14 @@ impl<B: KvBackend> Node<B> {
     ) -> Result<Committed, StorageError> {
         self.store.commit_block(block, cert, changes)?;
         let height = block.header.height;
-        let included: HashSet<Hash32> = block.txs.iter().map(|t| t.hash()).collect();
-        let evicted = self.pool().after_commit(&*self.store, &self.genesis, &included, |h| {
-            BlockContext {
+        let included: Vec<Hash32> = block.txs.iter().map(|t| t.hash()).collect();
+        let evicted = self
+            .pool()
+            .after_commit(&*self.store, &self.genesis, &included, |h| BlockContext {
                 height: height + 1,
                 time_ms: now_ms(),
                 tx_hash: h,
-            }
-        });
+            });
         self.record_rejections(evicted);
         let committed = Committed {
             height,

@@ -11,8 +11,8 @@ use crate::consensus_driver::wire::ConsensusMessage;
 use crate::node::{InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
 use custody_consensus::{
-    CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input,
-    Message, Output, Timeout, Timeouts,
+    CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input, Message,
+    Output, Timeout, Timeouts,
 };
 use custody_ledger::block::Block;
 use custody_ledger::hash::Hash32;
@@ -117,15 +117,21 @@ pub fn spawn<B: KvBackend>(
     options: DriverOptions,
 ) -> Result<(DriverHandle, JoinHandle<Result<(), DriverError>>), DriverError> {
     let genesis = node.genesis();
-    let set = genesis.validator_set().ok_or(ConsensusError::CorruptSafetyState(
-        "genesis has no valid validator set".into(),
-    ))?;
+    let set = genesis
+        .validator_set()
+        .ok_or(ConsensusError::CorruptSafetyState(
+            "genesis has no valid validator set".into(),
+        ))?;
     let config = config_from(&genesis.params);
     let chain_id = genesis.chain_id.clone();
     let (next, _, _) = node.next_height()?;
     let (consensus, restored) = match wal.load()? {
         Some(state) if state.height.0 == next => {
-            tracing::info!(height = next, round = state.round.0, "rejoining from the safety record");
+            tracing::info!(
+                height = next,
+                round = state.round.0,
+                "rejoining from the safety record"
+            );
             let (c, outputs) = Consensus::restore(config, key, set, chain_id, state)?;
             (c, Some(outputs))
         }
@@ -272,7 +278,11 @@ impl<B: KvBackend> Driver<B> {
             Output::RequestValue { height, .. } => {
                 let (block, changes) = self.node.build_block(self.consensus.validator_index())?;
                 if block.header.height != height.0 {
-                    tracing::error!(asked = height.0, built = block.header.height, "height mismatch");
+                    tracing::error!(
+                        asked = height.0,
+                        built = block.header.height,
+                        "height mismatch"
+                    );
                     return Ok(());
                 }
                 let hash = block.hash();
@@ -293,7 +303,10 @@ impl<B: KvBackend> Driver<B> {
                 self.start_next_height_if_due(queue)?;
             }
             Output::Equivocation(evidence) => {
-                tracing::warn!(?evidence, "equivocation: a validator signed conflicting messages");
+                tracing::warn!(
+                    ?evidence,
+                    "equivocation: a validator signed conflicting messages"
+                );
             }
         }
         Ok(())
@@ -343,7 +356,13 @@ impl<B: KvBackend> Driver<B> {
             },
         };
         let c = self.node.commit(&block, &certificate, &changes)?;
-        tracing::info!(height = c.height, txs = c.txs, events = c.events, round = certificate.round.0, "block committed");
+        tracing::info!(
+            height = c.height,
+            txs = c.txs,
+            events = c.events,
+            round = certificate.round.0,
+            "block committed"
+        );
         self.blocks.clear();
         self.validated.clear();
         self.started = false;
@@ -365,7 +384,10 @@ impl<B: KvBackend> Driver<B> {
         Ok(())
     }
 
-    fn start_next_height(&mut self, queue: &mut VecDeque<Input<Hash32>>) -> Result<(), DriverError> {
+    fn start_next_height(
+        &mut self,
+        queue: &mut VecDeque<Input<Hash32>>,
+    ) -> Result<(), DriverError> {
         let (next, _, _) = self.node.next_height()?;
         self.started = true;
         queue.push_back(Input::StartHeight(Height(next)));
@@ -451,7 +473,8 @@ impl<B: KvBackend> Driver<B> {
             return Ok(());
         }
         let store = self.node.store();
-        if let (Some(block), Some(certificate)) = (store.block(height)?, store.certificate(height)?) {
+        if let (Some(block), Some(certificate)) = (store.block(height)?, store.certificate(height)?)
+        {
             self.decided_sent.insert(height, now);
             self.gossip
                 .broadcast(&ConsensusMessage::Decided { certificate, block });
@@ -469,7 +492,9 @@ impl<B: KvBackend> Driver<B> {
                 }),
                 // Our own proposal from before a restart: its body was not kept. Peers
                 // cannot validate it and will prevote nil; that is safe.
-                None => tracing::warn!(value = %p.proposal.value, "not re-sending a proposal whose block is gone"),
+                None => {
+                    tracing::warn!(value = %p.proposal.value, "not re-sending a proposal whose block is gone")
+                }
             },
         }
     }

@@ -72,7 +72,8 @@ impl SafetyWal {
     pub fn persist(&self, state: &SafetyState<Hash32>) -> Result<(), WalError> {
         let tmp = self.path.with_extension("tmp");
         let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
-        f.write_all(&encoding::encode(state)).map_err(|e| self.io(e))?;
+        f.write_all(&encoding::encode(state))
+            .map_err(|e| self.io(e))?;
         f.sync_all().map_err(|e| self.io(e))?;
         drop(f);
         fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;

@@ -63,7 +63,9 @@ impl ConsensusMessage {
     pub fn decode(bytes: &[u8]) -> Result<ConsensusMessage, WireError> {
         let m: ConsensusMessage = encoding::decode(bytes)?;
         let (found, signed) = match &m {
-            ConsensusMessage::Proposal { proposal, block } => (block.hash(), proposal.proposal.value),
+            ConsensusMessage::Proposal { proposal, block } => {
+                (block.hash(), proposal.proposal.value)
+            }
             ConsensusMessage::Decided { certificate, block } => (block.hash(), certificate.value),
             ConsensusMessage::Vote(_) => return Ok(m),
         };

@@ -1,9 +1,12 @@
 //! The pool itself (see the module documentation).
 
 use custody_ledger::genesis::{Genesis, MemberId};
+use custody_ledger::gs1::ItemId;
 use custody_ledger::hash::Hash32;
-use custody_ledger::state::{ApplyError, BlockContext, Changes, Overlay, StateError, StateView};
-use custody_ledger::transaction::SignedTransaction;
+use custody_ledger::state::{
+    apply, ApplyError, BlockContext, Changes, Overlay, StateError, StateView,
+};
+use custody_ledger::transaction::{ShipmentId, SignedTransaction};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// A transaction waiting for a block.
@@ -38,12 +41,36 @@ pub struct Admission {
     pub events: usize,
 }
 
+/// A state entry a pending transaction wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Item(ItemId),
+    Shipment(ShipmentId),
+    Recall(String),
+    Sequence(MemberId),
+}
+
+/// A pending transaction with what it wrote.
+struct Entry {
+    tx: PendingTx,
+    id: u64,
+    touched: Vec<Key>,
+}
+
 /// Pending transactions and the state changes they make together.
+///
+/// The stacked changes are kept incrementally: when a block commits exactly the oldest
+/// pending transactions in pool order (the usual case), the entries they were the last to
+/// write are dropped (the committed state now holds them) and nothing is re-applied. Any
+/// other block makes the pool re-apply what is left on the new state.
 pub struct Mempool {
-    pending: VecDeque<PendingTx>,
+    pending: VecDeque<Entry>,
     hashes: HashSet<Hash32>,
-    /// Changes of all pending transactions, stacked on committed state.
+    /// Changes of all pending transactions, stacked on committed state (events dropped).
     changes: Changes,
+    /// Which pending transaction last wrote each entry of `changes`.
+    writers: HashMap<Key, u64>,
+    next_id: u64,
     capacity: usize,
 }
 
@@ -54,6 +81,8 @@ impl Mempool {
             pending: VecDeque::new(),
             hashes: HashSet::new(),
             changes: Changes::default(),
+            writers: HashMap::new(),
+            next_id: 0,
             capacity,
         }
     }
@@ -101,13 +130,41 @@ impl Mempool {
         if self.pending.len() >= self.capacity {
             return Err(MempoolError::Full(self.capacity));
         }
-        let mut overlay = Overlay::with_changes(committed, std::mem::take(&mut self.changes));
-        let result = overlay.apply(genesis, &tx, &ctx);
-        self.changes = overlay.into_changes();
-        let events = result.map_err(MempoolError::Rejected)?;
+        let changes = {
+            let view = Overlay::with_changes(committed, std::mem::take(&mut self.changes));
+            let result = apply(&view, genesis, &tx, &ctx);
+            self.changes = view.into_changes();
+            result.map_err(MempoolError::Rejected)?
+        };
+        let events = changes.event_count();
+        let id = self.next_id;
+        self.next_id += 1;
+        let touched = self.stack(changes, id);
         self.hashes.insert(hash);
-        self.pending.push_back(PendingTx { hash, tx });
+        self.pending.push_back(Entry {
+            tx: PendingTx { hash, tx },
+            id,
+            touched,
+        });
         Ok(Admission { hash, events })
+    }
+
+    /// Stacks one transaction's changes (without its events) and records it as their writer.
+    fn stack(&mut self, mut changes: Changes, id: u64) -> Vec<Key> {
+        changes.events.clear();
+        let touched: Vec<Key> = changes
+            .items
+            .keys()
+            .map(|k| Key::Item(k.clone()))
+            .chain(changes.shipments.keys().map(|k| Key::Shipment(k.clone())))
+            .chain(changes.recalls.keys().map(|k| Key::Recall(k.clone())))
+            .chain(changes.sequences.keys().map(|k| Key::Sequence(k.clone())))
+            .collect();
+        for k in &touched {
+            self.writers.insert(k.clone(), id);
+        }
+        self.changes.merge(changes);
+        touched
     }
 
     /// Pending transactions for the next block, oldest first: at most `max_txs`, and no more
@@ -115,52 +172,101 @@ impl Mempool {
     pub fn batch(&self, max_txs: usize, max_items: usize) -> Vec<PendingTx> {
         let mut items = 0;
         let mut out = Vec::new();
-        for p in self.pending.iter().take(max_txs) {
-            items += p.tx.tx.payload.item_count();
+        for e in self.pending.iter().take(max_txs) {
+            items += e.tx.tx.tx.payload.item_count();
             if items > max_items && !out.is_empty() {
                 break;
             }
-            out.push(p.clone());
+            out.push(e.tx.clone());
         }
         out
     }
 
-    /// After a block (or when building one found some invalid): drops the transactions in
-    /// `included`, then re-applies the rest on the committed state. Returns those that no
-    /// longer apply, with why.
+    /// After a block committed `included` (in block order), or when building one found
+    /// those transactions invalid: drops them and brings the stacked changes up to date.
+    /// Returns the pending transactions that no longer apply, with why (evicted).
     pub fn after_commit(
         &mut self,
         committed: &impl StateView,
         genesis: &Genesis,
-        included: &HashSet<Hash32>,
+        included: &[Hash32],
         next_ctx: impl Fn(Hash32) -> BlockContext,
     ) -> Vec<(Hash32, ApplyError)> {
-        let rest: Vec<PendingTx> = self
+        let is_prefix = included.len() <= self.pending.len()
+            && self
+                .pending
+                .iter()
+                .zip(included)
+                .all(|(e, h)| &e.tx.hash == h);
+        if is_prefix {
+            for _ in 0..included.len() {
+                if let Some(e) = self.pending.pop_front() {
+                    self.hashes.remove(&e.tx.hash);
+                    self.forget(&e);
+                }
+            }
+            return Vec::new();
+        }
+        let gone: HashSet<&Hash32> = included.iter().collect();
+        let rest: Vec<Entry> = self
             .pending
             .drain(..)
-            .filter(|p| !included.contains(&p.hash))
+            .filter(|e| !gone.contains(&e.tx.hash))
             .collect();
         self.hashes.clear();
-        let mut overlay = Overlay::new(committed);
+        self.writers.clear();
+        self.changes = Changes::default();
         let mut evicted = Vec::new();
-        for p in rest {
-            match overlay.apply(genesis, &p.tx, &next_ctx(p.hash)) {
-                Ok(_) => {
-                    self.hashes.insert(p.hash);
-                    self.pending.push_back(p);
+        for e in rest {
+            let ctx = next_ctx(e.tx.hash);
+            let result = {
+                let view = Overlay::with_changes(committed, std::mem::take(&mut self.changes));
+                let r = apply(&view, genesis, &e.tx.tx, &ctx);
+                self.changes = view.into_changes();
+                r
+            };
+            match result {
+                Ok(changes) => {
+                    let touched = self.stack(changes, e.id);
+                    self.hashes.insert(e.tx.hash);
+                    self.pending.push_back(Entry { touched, ..e });
                 }
-                Err(e) => evicted.push((p.hash, e)),
+                Err(err) => evicted.push((e.tx.hash, err)),
             }
         }
-        self.changes = overlay.into_changes();
         evicted
+    }
+
+    /// Drops the stacked entries a committed transaction was the last to write: the
+    /// committed state holds them now.
+    fn forget(&mut self, e: &Entry) {
+        for k in &e.touched {
+            if self.writers.get(k) != Some(&e.id) {
+                continue;
+            }
+            self.writers.remove(k);
+            match k {
+                Key::Item(id) => {
+                    self.changes.items.remove(id);
+                }
+                Key::Shipment(id) => {
+                    self.changes.shipments.remove(id);
+                }
+                Key::Recall(id) => {
+                    self.changes.recalls.remove(id);
+                }
+                Key::Sequence(m) => {
+                    self.changes.sequences.remove(m);
+                }
+            }
+        }
     }
 
     /// Pending transactions per member (for status pages).
     pub fn per_member(&self) -> HashMap<MemberId, usize> {
         let mut m = HashMap::new();
-        for p in &self.pending {
-            *m.entry(p.tx.tx.signer.clone()).or_insert(0) += 1;
+        for e in &self.pending {
+            *m.entry(e.tx.tx.tx.signer.clone()).or_insert(0) += 1;
         }
         m
     }
@@ -327,8 +433,8 @@ mod tests {
         }
         // The block dropped the commission (say it failed there): the move that depended on
         // it no longer applies to the committed state and is evicted with its reason.
-        let included: HashSet<Hash32> = [c.hash()].into();
-        let evicted = pool.after_commit(&store, &g, &included, |h| BlockContext {
+        // (Not a prefix in pool order: the slow path re-applies what is left.)
+        let evicted = pool.after_commit(&store, &g, &[Hash32::ZERO, c.hash()], |h| BlockContext {
             height: 1,
             time_ms: 10,
             tx_hash: h,
@@ -336,5 +442,42 @@ mod tests {
         assert_eq!(evicted.len(), 1);
         assert_eq!(evicted[0].0, m.hash());
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn committing_the_oldest_in_order_prunes_without_reapplying() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let g = genesis(&key);
+        let store = Store::in_memory(&g);
+        let mut pool = Mempool::new(10);
+        let c = commission(&g, &key, 1, &["A", "B"]);
+        let m = moving(&g, &key, 2, "A");
+        for t in [&c, &m] {
+            pool.admit(&store, &g, t.clone(), ctx(t)).unwrap();
+        }
+        let unit = |s: &str| {
+            ItemId::Sgtin(Sgtin::new(
+                Gtin::parse("10614141000019").unwrap(),
+                Serial::parse(s).unwrap(),
+            ))
+        };
+        assert_eq!(pool.changes.items.len(), 2);
+        // The block held exactly the oldest transaction: nothing is re-applied (the store
+        // here never saw it, so a re-apply would evict the move).
+        let evicted = pool.after_commit(&store, &g, &[c.hash()], |h| BlockContext {
+            height: 2,
+            time_ms: 10,
+            tx_hash: h,
+        });
+        assert!(evicted.is_empty());
+        assert_eq!(pool.len(), 1);
+        // B was last written by the committed commission: dropped. A is still the move's.
+        assert!(!pool.changes.items.contains_key(&unit("B")));
+        assert!(pool.changes.items.contains_key(&unit("A")));
+        assert_eq!(
+            pool.next_sequence(&store, &MemberId::from("manufacturer"))
+                .unwrap(),
+            3
+        );
     }
 }
