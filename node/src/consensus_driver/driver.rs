@@ -69,7 +69,7 @@ impl Default for DriverOptions {
 
 enum DriverEvent {
     TxAdmitted,
-    Message(ConsensusMessage),
+    Message(Box<ConsensusMessage>),
     Shutdown,
 }
 
@@ -82,7 +82,7 @@ pub struct DriverHandle {
 impl DriverHandle {
     /// Hands in a message from a peer (already decoded).
     pub fn deliver(&self, msg: ConsensusMessage) {
-        let _ = self.tx.send(DriverEvent::Message(msg));
+        let _ = self.tx.send(DriverEvent::Message(Box::new(msg)));
     }
 
     /// Asks the driver to stop after the event it is handling.
@@ -217,7 +217,7 @@ impl<B: KvBackend> Driver<B> {
                         self.run_queue(queue)?;
                     }
                 }
-                Ok(DriverEvent::Message(m)) => self.on_message(m)?,
+                Ok(DriverEvent::Message(m)) => self.on_message(*m)?,
                 Ok(DriverEvent::Shutdown) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
                 Err(RecvTimeoutError::Timeout) => {}
             }
