@@ -764,6 +764,9 @@ where
         self.state.step = Step::Propose;
         self.flags = RoundFlags::default();
         self.value_requested = None;
+        // Persist the new round so a validator restarted now rejoins this round, not the
+        // last one it signed in (safety does not need it; catching up with peers does).
+        b.persist = true;
         // Line 21 arms timeoutPropose only for non-proposers; we arm it for the proposer too,
         // so a slow application cannot hold it in the propose step (a nil prevote is safe).
         self.schedule(TimeoutStep::Propose, b);

@@ -129,6 +129,17 @@ pub struct Committed {
     pub events: usize,
 }
 
+/// Where this validator's consensus is: the height it works on, its round and step.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ConsensusStatus {
+    /// The height being decided (committed height + 1), when started.
+    pub height: u64,
+    /// The round.
+    pub round: u32,
+    /// The step: propose, prevote, precommit, commit; or idle (nothing to decide).
+    pub step: String,
+}
+
 /// The node: genesis, committed state, mempool, and the consensus seam.
 pub struct Node<B: KvBackend> {
     genesis: Arc<Genesis>,
@@ -138,6 +149,7 @@ pub struct Node<B: KvBackend> {
     /// Called after each admitted transaction (the consensus driver's wake-up).
     on_admit: OnceLock<Box<dyn Fn() + Send + Sync>>,
     committed: watch::Sender<Committed>,
+    consensus: Mutex<ConsensusStatus>,
     name: String,
 }
 
@@ -180,6 +192,11 @@ impl<B: KvBackend> Node<B> {
             rejected: Mutex::new(RejectLog::default()),
             on_admit: OnceLock::new(),
             committed,
+            consensus: Mutex::new(ConsensusStatus {
+                height: height + 1,
+                round: 0,
+                step: "idle".into(),
+            }),
             name,
         })
     }
@@ -274,6 +291,19 @@ impl<B: KvBackend> Node<B> {
             });
         }
         Ok(TxStatus::Unknown)
+    }
+
+    /// Where consensus is (set by the driver).
+    pub fn consensus_status(&self) -> ConsensusStatus {
+        self.consensus
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records where consensus is.
+    pub fn set_consensus_status(&self, status: ConsensusStatus) {
+        *self.consensus.lock().unwrap_or_else(|p| p.into_inner()) = status;
     }
 
     /// Registers the function called after every admitted transaction (once).

@@ -693,3 +693,23 @@ fn a_restored_proposer_can_still_justify_its_valid_value() {
     assert_eq!(proposals(&out), vec![(3, A, Some(Round(0)))]);
     assert_eq!(votes(&out), vec![(3, VoteKind::Prevote, Some(A))]);
 }
+
+#[test]
+fn a_new_round_is_persisted_so_a_restart_rejoins_it() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    // Skipping to round 5 signs nothing, but the round is persisted.
+    c.handle(fx.prevote(1, 5, None)).unwrap();
+    let out = c.handle(fx.precommit(2, 5, None)).unwrap();
+    let state = persisted(&out).expect("the new round is persisted");
+    assert_eq!((state.height, state.round), (H, Round(5)));
+    let (restored, _) = Consensus::restore(
+        Config::default(),
+        fx.keys[0].clone(),
+        fx.set.clone(),
+        CHAIN,
+        state,
+    )
+    .unwrap();
+    assert_eq!((restored.height(), restored.round()), (H, Round(5)));
+}

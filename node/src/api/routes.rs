@@ -69,6 +69,7 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
         "mempool_size": node.mempool_len(),
         "genesis_hash": g.hash().to_hex(),
         "validators": g.validators.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+        "consensus": to_json(&node.consensus_status()),
         "members": g.members.len(),
     })))
 }

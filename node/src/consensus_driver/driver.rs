@@ -8,7 +8,7 @@
 use crate::consensus_driver::gossip::Gossip;
 use crate::consensus_driver::safety_wal::{SafetyWal, WalError};
 use crate::consensus_driver::wire::ConsensusMessage;
-use crate::node::{InvalidBlock, Node};
+use crate::node::{ConsensusStatus, InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
 use custody_consensus::{
     CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input, Message,
@@ -236,8 +236,36 @@ impl<B: KvBackend> Driver<B> {
         }
     }
 
+    /// Publishes where consensus is, for the API.
+    fn publish_status(&self) {
+        let step = if self.started {
+            format!("{:?}", self.consensus.step()).to_lowercase()
+        } else {
+            "idle".into()
+        };
+        let height = match self.node.next_height() {
+            Ok((h, _, _)) => h,
+            Err(_) => self.consensus.height().0,
+        };
+        self.node.set_consensus_status(ConsensusStatus {
+            height,
+            round: if self.started {
+                self.consensus.round().0
+            } else {
+                0
+            },
+            step,
+        });
+    }
+
     /// Feeds inputs (and the inputs their outputs lead to) until none is left.
-    fn run_queue(&mut self, mut queue: VecDeque<Input<Hash32>>) -> Result<(), DriverError> {
+    fn run_queue(&mut self, queue: VecDeque<Input<Hash32>>) -> Result<(), DriverError> {
+        let r = self.run_inputs(queue);
+        self.publish_status();
+        r
+    }
+
+    fn run_inputs(&mut self, mut queue: VecDeque<Input<Hash32>>) -> Result<(), DriverError> {
         while let Some(input) = queue.pop_front() {
             let outputs = match self.consensus.handle(input) {
                 Ok(o) => o,
@@ -371,14 +399,15 @@ impl<B: KvBackend> Driver<B> {
     }
 
     /// Starts the next height if there is work for it: pending transactions, or peers
-    /// already at it.
+    /// already at it or beyond.
     fn start_next_height_if_due(
         &mut self,
         queue: &mut VecDeque<Input<Hash32>>,
     ) -> Result<(), DriverError> {
         let (next, _, _) = self.node.next_height()?;
-        let peers_there = self.future.iter().any(|m| m.height() == next);
-        if self.node.mempool_len() > 0 || peers_there {
+        // Peers at this height or beyond: we are behind, keep going.
+        let peers_ahead = self.future.iter().any(|m| m.height() >= next);
+        if self.node.mempool_len() > 0 || peers_ahead {
             self.start_next_height(queue)?;
         }
         Ok(())
@@ -463,7 +492,10 @@ impl<B: KvBackend> Driver<B> {
         self.run_queue(queue)
     }
 
+    /// Sends a peer that is at `height` the decided blocks from there on (a run of them, so
+    /// it can commit one after another without a round trip each).
     fn send_decided(&mut self, height: u64) -> Result<(), DriverError> {
+        const RUN: u64 = 16;
         let now = Instant::now();
         if self
             .decided_sent
@@ -472,12 +504,15 @@ impl<B: KvBackend> Driver<B> {
         {
             return Ok(());
         }
+        self.decided_sent.insert(height, now);
         let store = self.node.store();
-        if let (Some(block), Some(certificate)) = (store.block(height)?, store.certificate(height)?)
-        {
-            self.decided_sent.insert(height, now);
-            self.gossip
-                .broadcast(&ConsensusMessage::Decided { certificate, block });
+        for h in height..height + RUN {
+            match (store.block(h)?, store.certificate(h)?) {
+                (Some(block), Some(certificate)) => self
+                    .gossip
+                    .broadcast(&ConsensusMessage::Decided { certificate, block }),
+                _ => break,
+            }
         }
         Ok(())
     }
