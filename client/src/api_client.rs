@@ -307,6 +307,15 @@ impl ApiClient {
         self.get(&path, &[], REQUEST_TIMEOUT)
     }
 
+    /// `GET /v1/headers?from=&limit=`: certified headers for light verification.
+    pub fn headers(&self, from: u64, limit: u64) -> Result<Value, ApiError> {
+        self.get(
+            "/v1/headers",
+            &[("from", from.to_string()), ("limit", limit.to_string())],
+            REQUEST_TIMEOUT,
+        )
+    }
+
     /// `GET /v1/inventory?custodian=&location=&limit=`.
     pub fn inventory(
         &self,

@@ -48,6 +48,9 @@ pub enum Command {
     /// Inspect GS1 identifiers (needs no node).
     #[command(subcommand)]
     Id(IdCommand),
+    /// Verify what a node says against the genesis file alone.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
     /// Commission new serials of one GTIN, lot and expiry.
     Commission(CommissionArgs),
     /// Pack items into a case or pallet (SSCC).
@@ -96,6 +99,18 @@ pub enum KeysCommand {
     },
     /// Print the public key (hex) of --key.
     Show,
+}
+
+/// `custody verify …`.
+#[derive(Subcommand, Debug)]
+pub enum VerifyCommand {
+    /// Fetch every block header with its commit certificate from --node and check the
+    /// certificate chain from genesis (a light client: no state, no trust in the node).
+    Chain {
+        /// The genesis file you trust (the node's copy is not used).
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+    },
 }
 
 /// `custody id …`.

@@ -21,6 +21,8 @@ pub enum Exit {
     NotFound,
     /// 5: the node could not be reached, or answered with an unexpected HTTP error.
     Unreachable,
+    /// 6: what was to be verified (a chain of headers, a proof bundle) does not verify.
+    VerificationFailed,
 }
 
 impl Exit {
@@ -33,6 +35,7 @@ impl Exit {
             Exit::Rejected => 3,
             Exit::NotFound => 4,
             Exit::Unreachable => 5,
+            Exit::VerificationFailed => 6,
         }
     }
 
@@ -45,6 +48,7 @@ impl Exit {
             Exit::Rejected => "rejected",
             Exit::NotFound => "not_found",
             Exit::Unreachable => "unreachable",
+            Exit::VerificationFailed => "verification_failed",
         }
     }
 }
@@ -64,13 +68,19 @@ Exit codes:
      missing or unusable key, a key that is no member's
   3  the node rejected the transaction (ledger rule, signature, sequence, duplicate, ...)
   4  not found: the item, shipment or block does not exist
-  5  node unreachable, or an unexpected HTTP error (including a full mempool)";
+  5  node unreachable, or an unexpected HTTP error (including a full mempool)
+  6  verification failed: the headers or the proof bundle do not prove what they claim";
 
 /// Bad command-line input found after clap's own parsing (a missing key, an unreadable
 /// serials file, a transaction that fails its form checks, ...). Exit 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// What was verified does not verify. Exit 6.
+#[derive(Debug, thiserror::Error)]
+#[error("verification failed: {0}")]
+pub struct VerificationError(pub String);
 
 /// Wraps a message as a [`UsageError`] inside an `anyhow::Error`.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -82,6 +92,9 @@ pub fn classify(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
+        }
+        if cause.downcast_ref::<VerificationError>().is_some() {
+            return Exit::VerificationFailed;
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api.exit();
@@ -143,6 +156,7 @@ mod tests {
             (Exit::Rejected, 3),
             (Exit::NotFound, 4),
             (Exit::Unreachable, 5),
+            (Exit::VerificationFailed, 6),
         ];
         for (e, c) in all {
             assert_eq!(e.code(), c);

@@ -10,6 +10,7 @@ pub mod recall;
 pub mod ship;
 pub mod stock;
 pub mod submit;
+pub mod verify;
 
 use crate::api_client::ApiClient;
 use crate::cli::{Cli, Command};
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Keys(k) => keys::run(&ctx, k),
         Command::Id(c) => id::run(&ctx, c),
+        Command::Verify(c) => verify::run(&ctx, c),
         Command::Commission(a) => commission::run(&ctx, a),
         Command::Pack(a) => pack::pack(&ctx, a),
         Command::Unpack(a) => pack::unpack(&ctx, a),

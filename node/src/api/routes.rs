@@ -40,6 +40,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/items/{id}", get(item::<B>))
         .route("/v1/items/{id}/history", get(history::<B>))
         .route("/v1/blocks/{height}", get(block::<B>))
+        .route("/v1/headers", get(headers::<B>))
         .route("/v1/shipments/{id}", get(shipment::<B>))
         .route("/v1/recalls/{id}", get(recall::<B>))
         .route("/v1/lots/{gtin}/{lot}/items", get(lot_items::<B>))
@@ -233,6 +234,35 @@ async fn block<B: KvBackend>(State(node): AppState<B>, Path(height): Path<String
         "txs": txs,
         "certificate": to_json(&cert),
     })))
+}
+
+#[derive(Deserialize)]
+struct HeadersQuery {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// Most headers one request returns.
+const MAX_HEADERS: u64 = 1_000;
+
+/// Certified headers from `from` (default 1), for light clients following the chain.
+async fn headers<B: KvBackend>(
+    State(node): AppState<B>,
+    Query(q): Query<HeadersQuery>,
+) -> ApiResult {
+    let head = node.store().head()?.map_or(0, |h| h.height);
+    let from = q.from.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(MAX_HEADERS).clamp(1, MAX_HEADERS);
+    let mut out = Vec::new();
+    for h in from..=head.min(from.saturating_add(limit - 1)) {
+        let (Some(header), Some(certificate)) =
+            (node.store().header(h)?, node.store().certificate(h)?)
+        else {
+            break;
+        };
+        out.push(json!({"header": to_json(&header), "certificate": to_json(&certificate)}));
+    }
+    Ok(Json(json!({"head": head, "headers": out})))
 }
 
 async fn shipment<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
