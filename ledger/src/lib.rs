@@ -13,6 +13,7 @@ pub mod genesis;
 pub mod gs1;
 pub mod hash;
 pub mod merkle;
+pub mod smt;
 pub mod state;
 pub mod time;
 pub mod transaction;
