@@ -172,4 +172,35 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn same_set_in_any_order_and_batching_gives_one_root(
+        order in Just((0usize..80).collect::<Vec<_>>()).prop_shuffle(),
+        take in 0usize..80,
+        cuts in prop::collection::vec(1usize..20, 1..10),
+    ) {
+        let keys = all_keys();
+        let chosen: Vec<Change> = order[..take]
+            .iter()
+            .map(|i| (keys[*i], Some(value((*i % 4) as u8))))
+            .collect();
+        let mut sorted: Vec<(Hash32, Hash32)> =
+            chosen.iter().map(|(k, v)| (*k, v.expect("inserts only"))).collect();
+        sorted.sort();
+        let mut store = MemNodeStore::new();
+        let mut root = Smt::empty_root();
+        let mut rest = &chosen[..];
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (batch, tail) = rest.split_at((*cut).min(rest.len()));
+            let update = Smt::update(&store, root, batch).unwrap();
+            store.write(&update);
+            store.prune(&update);
+            root = update.root;
+            rest = tail;
+        }
+        prop_assert_eq!(root, spec_root(&sorted, 0));
+    }
 }

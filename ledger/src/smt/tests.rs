@@ -222,6 +222,15 @@ fn unchanged_values_write_nothing() {
 }
 
 #[test]
+fn an_empty_batch_reads_nothing() {
+    // The root is not in this store, and need not be.
+    let root = fresh_root(&[1, 2, 3]);
+    let u = Smt::update(&MemNodeStore::new(), root, &[]).unwrap();
+    assert_eq!(u.root, root);
+    assert!(u.new_nodes.is_empty() && u.stale_nodes.is_empty());
+}
+
+#[test]
 fn an_update_writes_only_its_path() {
     let mut store = MemNodeStore::new();
     let root = apply(

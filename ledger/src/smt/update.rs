@@ -42,8 +42,10 @@ impl Smt {
     /// replaces, `(key, None)` deletes (deleting an absent key does nothing). When a key
     /// appears more than once, its last change wins.
     ///
-    /// Reads only the nodes on the changed keys' paths, so the cost is proportional to the
-    /// number of changed keys times the depth, not to the size of the tree. Writes nothing:
+    /// Reads only the nodes on the changed keys' paths (and, where a delete collapses a
+    /// subtree, the sibling it collapses into), so the cost is proportional to the number of
+    /// changed keys times the depth, not to the size of the tree. An empty batch reads
+    /// nothing and returns `root`. Writes nothing:
     /// the caller stores [`SmtUpdate::new_nodes`] (and may drop
     /// [`SmtUpdate::stale_nodes`]) in the same atomic batch as whatever records the root.
     ///
@@ -58,6 +60,13 @@ impl Smt {
         batch.sort_unstable_by_key(|(i, (key, _))| (*key, Reverse(*i)));
         batch.dedup_by_key(|(_, (key, _))| *key);
         let batch: Vec<Change> = batch.into_iter().map(|(_, c)| c).collect();
+        if batch.is_empty() {
+            return Ok(SmtUpdate {
+                root,
+                new_nodes: Vec::new(),
+                stale_nodes: Vec::new(),
+            });
+        }
 
         let mut updater = Updater {
             store,
