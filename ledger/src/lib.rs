@@ -14,6 +14,7 @@ pub mod gs1;
 pub mod hash;
 pub mod merkle;
 pub mod proof;
+pub mod smt;
 pub mod state;
 pub mod time;
 pub mod transaction;
