@@ -28,6 +28,10 @@ pub struct BlockHeader {
     pub tx_root: Hash32,
     /// Number of transactions.
     pub tx_count: u32,
+    /// Root of the sparse Merkle tree of every item's state after this block
+    /// ([`crate::smt`], keyed by [`Smt::item_key`](crate::smt::Smt::item_key), valued by
+    /// [`ItemState::leaf_hash`](crate::state::ItemState::leaf_hash)).
+    pub state_root: Hash32,
 }
 
 impl BlockHeader {
@@ -63,7 +67,8 @@ pub enum BlockError {
 }
 
 impl Block {
-    /// Assembles a block, computing `tx_root` and `tx_count`.
+    /// Assembles a block, computing `tx_root` and `tx_count`; `state_root` is left empty
+    /// (the empty tree's root) for [`Block::with_state_root`] to set.
     pub fn new(
         chain_id: &str,
         height: u64,
@@ -82,9 +87,16 @@ impl Block {
                 proposer,
                 tx_root: merkle::tx_root(&hashes),
                 tx_count: txs.len() as u32,
+                state_root: crate::smt::Smt::empty_root(),
             },
             txs,
         }
+    }
+
+    /// The same block committing to `state_root`.
+    pub fn with_state_root(mut self, state_root: Hash32) -> Block {
+        self.header.state_root = state_root;
+        self
     }
 
     /// The block hash.

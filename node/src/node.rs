@@ -356,6 +356,8 @@ impl<B: KvBackend> Node<B> {
                 });
             self.record_rejections(dropped.into_iter().chain(evicted).collect());
         }
+        let changes = overlay.into_changes();
+        let state_root = self.store.state_update(&changes)?.root;
         let block = Block::new(
             &self.genesis.chain_id,
             height,
@@ -363,8 +365,9 @@ impl<B: KvBackend> Node<B> {
             time_ms,
             proposer,
             included,
-        );
-        Ok((block, overlay.into_changes()))
+        )
+        .with_state_root(state_root);
+        Ok((block, changes))
     }
 
     /// Checks a block proposed by another validator: it extends our head, its time is after
@@ -433,7 +436,15 @@ impl<B: KvBackend> Node<B> {
                 Err(ApplyError::Rule(r)) => return Err(fail(r.to_string())),
             }
         }
-        Ok(overlay.into_changes())
+        let changes = overlay.into_changes();
+        let root = self.store.state_update(&changes)?.root;
+        if root != h.state_root {
+            return bad(format!(
+                "state root {} is not the state after its transactions ({root})",
+                h.state_root
+            ));
+        }
+        Ok(changes)
     }
 
     /// Durably commits a decided block with its certificate and changes, then updates the

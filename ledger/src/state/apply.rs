@@ -162,6 +162,7 @@ impl<V: StateView> Work<'_, V> {
             custodian: state.custodian.clone(),
             location: state.location.clone(),
             status: state.status,
+            parent: state.parent.clone(),
         };
         state.history_head = event.hash();
         state.event_count += 1;

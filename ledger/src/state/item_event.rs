@@ -113,6 +113,8 @@ pub struct ItemEvent {
     pub location: Option<Gln>,
     /// Status afterwards.
     pub status: Status,
+    /// The case or pallet it is in afterwards.
+    pub parent: Option<Sscc>,
 }
 
 impl ItemEvent {

@@ -123,6 +123,12 @@ pub struct ItemState {
 }
 
 impl ItemState {
+    /// The value the state tree holds for this item: a hash of its whole encoded state
+    /// (including its history head, so the root commits to every item's history).
+    pub fn leaf_hash(&self) -> Hash32 {
+        Hash32::tagged("custody/item-state/v1", &[&crate::encoding::encode(self)])
+    }
+
     /// True if a member other than the current custodian held it before.
     pub fn was_held_by(&self, member: &MemberId) -> bool {
         self.custody_chain.iter().any(|m| m == member)

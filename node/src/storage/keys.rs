@@ -42,6 +42,8 @@ pub mod prefix {
     pub const LOT_RECALL: u8 = b'k';
     /// A member's last sequence number.
     pub const SEQUENCE: u8 = b'q';
+    /// A node of the state tree, by its hash.
+    pub const SMT_NODE: u8 = b'n';
 }
 
 /// The longest variable key part that can be length-prefixed.
@@ -68,6 +70,13 @@ fn push_part(k: &mut Vec<u8>, part: &[u8], what: &'static str) -> Result<(), Sto
 fn meta(name: &str) -> Vec<u8> {
     let mut k = key(prefix::META);
     k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// A state-tree node.
+pub fn smt_node(hash: &Hash32) -> Vec<u8> {
+    let mut k = key(prefix::SMT_NODE);
+    k.extend_from_slice(&hash.0);
     k
 }
 

@@ -40,9 +40,15 @@
 //! | `r` recall id | `RecallRecord` | recall |
 //! | `k` lp(gtin), lp(lot) | `String` | index: lot → recall id |
 //! | `q` member | `u64` | member's last sequence number |
+//! | `n` node hash (32) | `smt::Node` | state-tree node reachable from the head's `state_root` |
 //!
 //! Index entries are maintained from each [`ItemChange`](custody_ledger::state::ItemChange):
 //! the entries of `before` that `after` no longer has are deleted, the new ones are put.
+//!
+//! The state tree (`n`) is the sparse Merkle tree of [`custody_ledger::smt`] over every
+//! item's state. A commit writes the nodes the block's changes create and deletes the ones
+//! they replace, in the same batch, so the store holds exactly the tree of the head's
+//! `state_root` (proofs are served at the head).
 
 mod head;
 mod keys;

@@ -15,6 +15,7 @@ use custody_ledger::encoding::{decode, encode};
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::gs1::{Gln, Gtin, ItemId, Lot};
 use custody_ledger::hash::Hash32;
+use custody_ledger::smt::{Node, NodeStore, Smt, SmtError, SmtProof, SmtUpdate};
 use custody_ledger::state::{
     Changes, ItemEvent, ItemState, RecallRecord, Shipment, StateError, StateView,
 };
@@ -176,9 +177,9 @@ impl<B: KvBackend> Store<B> {
         let _w = self.write();
         let h = &block.header;
         let height = h.height;
-        let (expected_height, expected_parent) = match self.head_unlocked()? {
-            Some(head) => (head.height.saturating_add(1), head.hash),
-            None => (1, self.genesis_hash),
+        let (expected_height, expected_parent, root) = match self.head_unlocked()? {
+            Some(head) => (head.height.saturating_add(1), head.hash, head.state_root),
+            None => (1, self.genesis_hash, Smt::empty_root()),
         };
         if height != expected_height {
             return Err(StorageError::NotNext {
@@ -212,8 +213,66 @@ impl<B: KvBackend> Store<B> {
             )));
         }
 
-        let batch = self.block_batch(block, hash, cert, changes)?;
+        let tree = self.state_update_from(root, changes)?;
+        if tree.root != h.state_root {
+            return Err(bad(format!(
+                "state root {} does not match the state after its changes ({})",
+                h.state_root, tree.root
+            )));
+        }
+        let mut batch = self.block_batch(block, hash, cert, changes)?;
+        // Replaced nodes go first: a node can be both replaced and re-created.
+        for stale in &tree.stale_nodes {
+            batch.delete(keys::smt_node(stale));
+        }
+        for (node_hash, node) in &tree.new_nodes {
+            batch.put(keys::smt_node(node_hash), encode(node));
+        }
         self.kv.write_batch(batch)
+    }
+
+    /// The root of the state tree at the head (the empty tree's before block 1).
+    pub fn state_root(&self) -> Result<Hash32, StorageError> {
+        Ok(self.head()?.map_or_else(Smt::empty_root, |h| h.state_root))
+    }
+
+    /// What `changes`, applied to the head's state, do to the state tree: its new root and
+    /// the nodes to write. Pure read; a block's `state_root` is the returned root.
+    pub fn state_update(&self, changes: &Changes) -> Result<SmtUpdate, StorageError> {
+        let _r = self.read();
+        let root = self
+            .head_unlocked()?
+            .map_or_else(Smt::empty_root, |h| h.state_root);
+        self.state_update_from(root, changes)
+    }
+
+    fn state_update_from(
+        &self,
+        root: Hash32,
+        changes: &Changes,
+    ) -> Result<SmtUpdate, StorageError> {
+        let leaves: Vec<(Hash32, Option<Hash32>)> = changes
+            .items
+            .iter()
+            .map(|(id, ch)| (Smt::item_key(id), Some(ch.after.leaf_hash())))
+            .collect();
+        Smt::update(&SmtNodes(self), root, &leaves)
+            .map_err(|e| StorageError::corrupt("state tree", e))
+    }
+
+    /// An item's state at the head with its state-tree proof (of membership, or of absence
+    /// for a serial never commissioned), all read at one height.
+    pub fn state_proof(
+        &self,
+        id: &ItemId,
+    ) -> Result<(Option<Head>, Option<ItemState>, SmtProof), StorageError> {
+        let _r = self.read();
+        let head = self.head_unlocked()?;
+        let root = head.map_or_else(Smt::empty_root, |h| h.state_root);
+        let proof = Smt::prove(&SmtNodes(self), root, &Smt::item_key(id))
+            .map_err(|e| StorageError::corrupt("state tree", e))?;
+        let state = self.get_decoded(&keys::item(id), || format!("item {id}"))?;
+        Ok((head, state, proof))
     }
 
     fn block_batch(
@@ -272,6 +331,7 @@ impl<B: KvBackend> Store<B> {
             height,
             hash,
             time_ms: h.time_ms,
+            state_root: h.state_root,
         };
         b.put(keys::head(), encode(&head));
         Ok(b)
@@ -562,6 +622,26 @@ fn index_keys(s: &ItemState) -> Result<BTreeSet<Vec<u8>>, StorageError> {
 
 fn state_err(e: StorageError) -> StateError {
     StateError(e.to_string())
+}
+
+/// The store's state-tree nodes, as the tree reads them (no lock: callers hold one or run
+/// on the committing thread).
+struct SmtNodes<'a, B: KvBackend>(&'a Store<B>);
+
+impl<B: KvBackend> NodeStore for SmtNodes<'_, B> {
+    fn get(&self, hash: &Hash32) -> Result<Option<Node>, SmtError> {
+        let bytes = self
+            .0
+            .kv
+            .get(&keys::smt_node(hash))
+            .map_err(|e| SmtError::Store(e.to_string()))?;
+        match bytes {
+            None => Ok(None),
+            Some(b) => decode(&b)
+                .map(Some)
+                .map_err(|e| SmtError::Store(format!("state-tree node {hash}: {e}"))),
+        }
+    }
 }
 
 impl<B: KvBackend> StateView for Store<B> {

@@ -29,6 +29,7 @@ macro_rules! conformance {
                 wrong_height_or_parent_is_refused_and_changes_nothing,
                 inconsistent_block_or_certificate_is_refused,
                 index_scans_page,
+                state_root_commits_to_every_item_and_proves,
             );
         }
     };
@@ -398,9 +399,47 @@ pub fn inconsistent_block_or_certificate_is_refused<B: KvBackend>(store: &Store<
         store.commit_block(&other, &cert, &ch1).unwrap_err()
     ));
 
+    // A state root that is not the state after the block's changes.
+    let lying = b1.clone().with_state_root(Hash32([7; 32]));
+    let cert = fx.certify(&lying);
+    assert!(bad_block(
+        store.commit_block(&lying, &cert, &ch1).unwrap_err()
+    ));
+
     assert_eq!(dump(store), before);
     assert_eq!(store.head().unwrap(), None);
     store.commit_block(&b1, &c1, &ch1).unwrap();
+}
+
+pub fn state_root_commits_to_every_item_and_proves<B: KvBackend>(store: &Store<B>, fx: &Fixture) {
+    use custody_ledger::smt::Smt;
+    assert_eq!(store.state_root().unwrap(), Smt::empty_root());
+    let mut roots = vec![store.state_root().unwrap()];
+    for txs in scenario() {
+        fx.commit(store, &txs);
+        let head = store.head().unwrap().unwrap();
+        let header = store.header(head.height).unwrap().unwrap();
+        assert_eq!(head.state_root, header.state_root);
+        roots.push(head.state_root);
+    }
+    // Every block that changed state changed the root.
+    assert!(roots.windows(2).all(|w| w[0] != w[1]));
+    let root = store.state_root().unwrap();
+    // Every item's state is proven as a member under the head's root...
+    for id in store.lot_items(&gtin(), &lot("L1")).unwrap() {
+        let (head, state, proof) = store.state_proof(&id).unwrap();
+        let state = state.unwrap();
+        assert_eq!(head.unwrap().state_root, root);
+        assert_eq!(
+            proof.verify(&root, &Smt::item_key(&id)).unwrap(),
+            Some(state.leaf_hash())
+        );
+    }
+    // ...and a serial never commissioned is proven absent.
+    let ghost = unit("never-made");
+    let (_, state, proof) = store.state_proof(&ghost).unwrap();
+    assert!(state.is_none());
+    assert_eq!(proof.verify(&root, &Smt::item_key(&ghost)).unwrap(), None);
 }
 
 pub fn index_scans_page<B: KvBackend>(store: &Store<B>, fx: &Fixture) {

@@ -138,7 +138,9 @@ impl Fixture {
             signed.push(stx);
         }
         let changes = overlay.into_changes();
-        let block = Block::new(&self.genesis.chain_id, height, parent, time_ms, 0, signed);
+        let root = store.state_update(&changes).unwrap().root;
+        let block = Block::new(&self.genesis.chain_id, height, parent, time_ms, 0, signed)
+            .with_state_root(root);
         let cert = self.certify(&block);
         (block, cert, changes)
     }
