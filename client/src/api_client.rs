@@ -286,6 +286,34 @@ impl ApiClient {
         self.get(&path, &[], REQUEST_TIMEOUT)
     }
 
+    /// `GET /v1/items/{id}/proof`: the binary provenance bundle.
+    pub fn proof(&self, id: &ItemId) -> Result<Vec<u8>, ApiError> {
+        /// Largest bundle accepted (a history of tens of thousands of events).
+        const MAX_BUNDLE: u64 = 256 * 1024 * 1024;
+        let url = self.url(&format!(
+            "/v1/items/{}/proof",
+            encode_segment(&id.to_string())
+        ));
+        match self.agent.get(&url).timeout(REQUEST_TIMEOUT).call() {
+            Ok(resp) => {
+                let mut out = Vec::new();
+                resp.into_reader()
+                    .take(MAX_BUNDLE)
+                    .read_to_end(&mut out)
+                    .map_err(|e| ApiError::BadResponse {
+                        url: url.clone(),
+                        reason: format!("reading the bundle: {e}"),
+                    })?;
+                Ok(out)
+            }
+            Err(ureq::Error::Status(status, resp)) => Err(http_error(status, resp, false)),
+            Err(ureq::Error::Transport(t)) => Err(ApiError::Unreachable {
+                url,
+                reason: t.to_string(),
+            }),
+        }
+    }
+
     /// `GET /v1/items/{id}/history`.
     pub fn history(&self, id: &ItemId) -> Result<Value, ApiError> {
         let path = format!("/v1/items/{}/history", encode_segment(&id.to_string()));

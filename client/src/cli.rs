@@ -48,6 +48,16 @@ pub enum Command {
     /// Inspect GS1 identifiers (needs no node).
     #[command(subcommand)]
     Id(IdCommand),
+    /// Download an item's provenance bundle (proof of its state and whole history, or that
+    /// it was never commissioned) into a file anyone can verify offline.
+    Proof {
+        /// The item, in any GS1 form.
+        #[arg(value_name = "ITEM", value_parser = items::parse_item)]
+        item: ItemId,
+        /// Where to write the bundle.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Verify what a node says against the genesis file alone.
     #[command(subcommand)]
     Verify(VerifyCommand),
@@ -108,6 +118,14 @@ pub enum VerifyCommand {
     /// certificate chain from genesis (a light client: no state, no trust in the node).
     Chain {
         /// The genesis file you trust (the node's copy is not used).
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+    },
+    /// Verify a provenance bundle offline (no node, no network) and tell the item's story.
+    Bundle {
+        /// The bundle file (from `custody proof`).
+        file: PathBuf,
+        /// The genesis file you trust.
         #[arg(long, value_name = "FILE")]
         genesis: PathBuf,
     },

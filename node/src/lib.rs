@@ -9,4 +9,5 @@ pub mod consensus_driver;
 pub mod dev;
 pub mod mempool;
 pub mod node;
+pub mod provenance;
 pub mod storage;

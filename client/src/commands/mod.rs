@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keys(k) => keys::run(&ctx, k),
         Command::Id(c) => id::run(&ctx, c),
         Command::Verify(c) => verify::run(&ctx, c),
+        Command::Proof { item, out } => verify::download(&ctx, &item, &out),
         Command::Commission(a) => commission::run(&ctx, a),
         Command::Pack(a) => pack::pack(&ctx, a),
         Command::Unpack(a) => pack::unpack(&ctx, a),

@@ -1,6 +1,7 @@
-//! `custody verify chain`: a light client. It trusts only the genesis file it is given,
-//! fetches block headers with their commit certificates from a node, and checks that they
-//! form one certified chain from genesis.
+//! Verification against the genesis file alone. `custody verify chain` is a light client:
+//! it fetches block headers with their commit certificates from a node and checks that they
+//! form one certified chain from genesis. `custody proof` downloads an item's provenance
+//! bundle; `custody verify bundle` checks one with no node and no network at all.
 
 use super::Ctx;
 use crate::cli::VerifyCommand;
@@ -8,8 +9,12 @@ use crate::exit::{usage, Exit, VerificationError};
 use crate::output;
 use anyhow::Context;
 use custody_ledger::genesis::Genesis;
-use custody_ledger::proof::{verify_header_chain, CertifiedHeader};
+use custody_ledger::gs1::ItemId;
+use custody_ledger::proof::{
+    verify_bundle_bytes, verify_header_chain, CertifiedHeader, Provenance,
+};
 use serde_json::json;
+use std::path::Path;
 
 /// Headers fetched per request.
 const PAGE: u64 = 500;
@@ -17,13 +22,111 @@ const PAGE: u64 = 500;
 /// Runs a `verify` subcommand.
 pub fn run(ctx: &Ctx, cmd: VerifyCommand) -> anyhow::Result<Exit> {
     match cmd {
-        VerifyCommand::Chain { genesis } => {
-            let text = std::fs::read_to_string(&genesis)
-                .map_err(|e| usage(format!("reading {}: {e}", genesis.display())))?;
-            let genesis = Genesis::from_json(&text).map_err(|e| usage(e.to_string()))?;
-            chain(ctx, &genesis)
-        }
+        VerifyCommand::Chain { genesis } => chain(ctx, &read_genesis(&genesis)?),
+        VerifyCommand::Bundle { file, genesis } => bundle(ctx, &file, &read_genesis(&genesis)?),
     }
+}
+
+fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    Genesis::from_json(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// `custody proof ITEM -o FILE`.
+pub fn download(ctx: &Ctx, item: &ItemId, out: &Path) -> anyhow::Result<Exit> {
+    let bytes = ctx
+        .api()?
+        .proof(item)
+        .with_context(|| format!("fetching the provenance bundle of {item}"))?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    if ctx.json {
+        output::print_json(
+            &json!({"item": item.to_string(), "file": out.display().to_string(), "bytes": bytes.len()}),
+        );
+    } else {
+        output::emit(&format!(
+            "wrote the provenance bundle of {item} to {} ({} bytes)\nverify it offline: custody verify bundle {} --genesis GENESIS",
+            out.display(),
+            bytes.len(),
+            out.display()
+        ));
+    }
+    Ok(Exit::Success)
+}
+
+/// `custody verify bundle FILE --genesis GENESIS`.
+fn bundle(ctx: &Ctx, file: &Path, genesis: &Genesis) -> anyhow::Result<Exit> {
+    let bytes =
+        std::fs::read(file).map_err(|e| usage(format!("reading {}: {e}", file.display())))?;
+    let p = verify_bundle_bytes(genesis, &bytes).map_err(|e| VerificationError(e.to_string()))?;
+    if ctx.json {
+        output::print_json(&json!({"verified": true, "provenance": p}));
+    } else {
+        output::emit(&story(&p, genesis));
+    }
+    Ok(Exit::Success)
+}
+
+/// The item's story as a person reads it.
+fn story(p: &Provenance, genesis: &Genesis) -> String {
+    let mut out = match &p.state {
+        None => {
+            return format!(
+                "VERIFIED: {} was never commissioned on chain {} (proven absent at height {}).\nA pack carrying it is not genuine.",
+                p.item, genesis.chain_id, p.height
+            )
+        }
+        Some(s) => {
+            let product = s.product.as_ref().map_or("case or pallet".to_string(), |pr| {
+                format!("GTIN {} lot {} expiry {}", pr.gtin, pr.lot, pr.expiry.to_iso_date())
+            });
+            let mut head = format!(
+                "VERIFIED: {} ({product}) on chain {}, proven at height {}.\nNow: {} with {}",
+                p.item,
+                genesis.chain_id,
+                p.height,
+                s.status.as_str(),
+                s.custodian
+            );
+            if let Some(l) = &s.location {
+                head.push_str(&format!(" at {l}"));
+            }
+            if let Some(r) = &s.recall {
+                head.push_str(&format!("; UNDER RECALL {r}"));
+            }
+            if let Some(h) = &s.hold {
+                head.push_str(&format!("; on hold ({:?}: {})", h.kind, h.reason));
+            }
+            head.push_str(&format!("\nCustody chain: {}\n\n", s.custody_chain.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(" → ")));
+            head
+        }
+    };
+    let mut t = output::Table::new(&[
+        "HEIGHT",
+        "TIME",
+        "ACTOR",
+        "WHAT",
+        "CUSTODIAN",
+        "LOCATION",
+        "STATUS",
+        "VIA",
+    ]);
+    for l in &p.story {
+        let action = serde_json::to_value(&l.action).unwrap_or_default();
+        t.row(vec![
+            l.height.to_string(),
+            output::format_time_ms(l.time_ms),
+            l.actor.to_string(),
+            output::action_text(Some(&action)),
+            l.custodian.to_string(),
+            l.location.as_ref().map_or("-".into(), |g| g.to_string()),
+            l.status.as_str().to_string(),
+            l.via.as_ref().map_or("-".into(), |v| v.to_string()),
+        ]);
+    }
+    out.push_str(&t.render());
+    out
 }
 
 fn chain(ctx: &Ctx, genesis: &Genesis) -> anyhow::Result<Exit> {

@@ -1,6 +1,12 @@
 //! Verification that needs nothing but the genesis file: chains of certified block headers
-//! (a regulator following a network it does not trust). Pure; no node, no network.
+//! (a regulator following a network it does not trust) and provenance bundles (an item's
+//! proven state and whole history, or proof it was never commissioned). Pure; no node, no
+//! network, so a regulator's verifier can embed it anywhere.
 
+mod bundle;
+mod bundle_verify;
 mod header_chain;
 
+pub use bundle::{BundleFormatError, EventProof, ProofBundle, StateProof, MAGIC, VERSION};
+pub use bundle_verify::{verify_bundle, verify_bundle_bytes, BundleError, Provenance, StoryLine};
 pub use header_chain::{verify_header_chain, CertifiedHeader, ChainError};

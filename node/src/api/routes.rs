@@ -7,7 +7,8 @@ use crate::storage::KvBackend;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use custody_ledger::genesis::MemberId;
@@ -39,6 +40,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/transactions/{hash}", get(transaction::<B>))
         .route("/v1/items/{id}", get(item::<B>))
         .route("/v1/items/{id}/history", get(history::<B>))
+        .route("/v1/items/{id}/proof", get(proof::<B>))
         .route("/v1/blocks/{height}", get(block::<B>))
         .route("/v1/headers", get(headers::<B>))
         .route("/v1/shipments/{id}", get(shipment::<B>))
@@ -204,6 +206,53 @@ async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>)
         })
         .collect();
     Ok(Json(json!({"item": id.to_string(), "events": events})))
+}
+
+#[derive(Deserialize)]
+struct ProofQuery {
+    format: Option<String>,
+}
+
+/// The item's provenance bundle (a proof of absence for a serial never commissioned): the
+/// binary bundle file, or `?format=json` to read it.
+async fn proof<B: KvBackend>(
+    State(node): AppState<B>,
+    Path(id): Path<String>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Response, ApiError> {
+    let id = parse_item(&id)?;
+    let n = Arc::clone(&node);
+    let item = id.clone();
+    let bundle = tokio::task::spawn_blocking(move || {
+        crate::provenance::bundle(n.store(), n.genesis(), &item)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    match q.format.as_deref() {
+        Some("json") => Ok(Json(to_json(&bundle)).into_response()),
+        None | Some("binary") => {
+            let file = format!("attachment; filename=\"{}.custody-proof\"", file_name(&id));
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (header::CONTENT_DISPOSITION, file),
+                ],
+                bundle.to_bytes(),
+            )
+                .into_response())
+        }
+        Some(other) => Err(ApiError::malformed(format!(
+            "format {other:?}: use binary (the default) or json"
+        ))),
+    }
+}
+
+/// A file-name-safe rendering of an item id.
+fn file_name(id: &ItemId) -> String {
+    id.to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 async fn block<B: KvBackend>(State(node): AppState<B>, Path(height): Path<String>) -> ApiResult {
