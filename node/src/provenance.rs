@@ -8,6 +8,7 @@ use custody_ledger::gs1::ItemId;
 use custody_ledger::hash::Hash32;
 use custody_ledger::merkle;
 use custody_ledger::proof::{CertifiedHeader, EventProof, ProofBundle, StateProof, VERSION};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How many times to re-read when a block commits while the bundle is being read.
@@ -61,13 +62,16 @@ fn try_bundle<B: KvBackend>(
                 "named by an event but not stored",
             ));
         };
-        if !block_hashes.contains_key(&h) {
-            let block = store
-                .block(h)?
-                .ok_or_else(|| StorageError::corrupt(format!("block {h}"), "missing"))?;
-            block_hashes.insert(h, block.tx_hashes());
-        }
-        let inclusion = merkle::prove(&block_hashes[&h], index).ok_or_else(|| {
+        let hashes = match block_hashes.entry(h) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let block = store
+                    .block(h)?
+                    .ok_or_else(|| StorageError::corrupt(format!("block {h}"), "missing"))?;
+                e.insert(block.tx_hashes())
+            }
+        };
+        let inclusion = merkle::prove(hashes, index).ok_or_else(|| {
             StorageError::corrupt(format!("block {h}"), format!("no transaction {index}"))
         })?;
         events.push(EventProof {
