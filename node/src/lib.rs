@@ -7,6 +7,7 @@ pub mod api;
 pub mod consensus_driver;
 pub mod dev;
 pub mod mempool;
+pub mod network;
 pub mod node;
 pub mod producer;
 pub mod storage;
