@@ -26,6 +26,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// How often the publish retry queue is looked at.
 const RETRY_TICK: Duration = Duration::from_millis(100);
 
+/// Where the answer to an outbound sync request goes.
+type ResponseReply = oneshot::Sender<Result<Vec<u8>, NetworkError>>;
+
 /// A publish waiting for a subscribed peer.
 struct QueuedPublish {
     topic: Topic,
@@ -62,12 +65,12 @@ pub struct EventLoop {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetworkEvent>,
     topics: TopicNames,
-    /// The allowed peers and their keys.
+    /// The allowed peers and their keys, both ways.
     keys: HashMap<PeerId, PublicKey>,
+    peers: HashMap<PublicKey, PeerId>,
     settings: LoopSettings,
     bootstrap: Vec<BootstrapPeer>,
-    outbound:
-        HashMap<OutboundRequestId, (PublicKey, oneshot::Sender<Result<Vec<u8>, NetworkError>>)>,
+    outbound: HashMap<OutboundRequestId, (PublicKey, ResponseReply)>,
     inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
     publish_queue: VecDeque<QueuedPublish>,
 }
@@ -125,6 +128,7 @@ impl EventLoop {
             commands,
             events,
             topics,
+            peers: keys.iter().map(|(p, k)| (*k, *p)).collect(),
             keys,
             settings,
             bootstrap,
@@ -205,9 +209,7 @@ impl EventLoop {
     }
 
     fn peer_id_of(&self, key: &PublicKey) -> Option<PeerId> {
-        self.keys
-            .iter()
-            .find_map(|(peer, k)| (k == key).then_some(*peer))
+        self.peers.get(key).copied()
     }
 
     fn publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<(), NetworkError> {
@@ -309,12 +311,7 @@ impl EventLoop {
             .any(|(_, topics)| topics.contains(&&hash))
     }
 
-    fn request(
-        &mut self,
-        peer: PublicKey,
-        data: Vec<u8>,
-        reply: oneshot::Sender<Result<Vec<u8>, NetworkError>>,
-    ) {
+    fn request(&mut self, peer: PublicKey, data: Vec<u8>, reply: ResponseReply) {
         let Some(peer_id) = self.peer_id_of(&peer) else {
             let _ = reply.send(Err(NetworkError::PeerNotAllowed(peer)));
             return;
@@ -425,11 +422,9 @@ impl EventLoop {
                 peer_id,
                 info,
                 ..
-            })) => {
-                if self.keys.contains_key(&peer_id) {
-                    for address in info.listen_addrs {
-                        self.swarm.add_peer_address(peer_id, address);
-                    }
+            })) if self.keys.contains_key(&peer_id) => {
+                for address in info.listen_addrs {
+                    self.swarm.add_peer_address(peer_id, address);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Allowed(never)) => match never {},
