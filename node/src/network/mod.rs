@@ -28,6 +28,12 @@
 //! What this module must never do: interpret payloads (the node validates them and reports a
 //! verdict), block on the node (events that do not fit the channel are dropped), or let a
 //! peer outside the allowed set exchange anything.
+//!
+//! Known limits: addresses are IP multiaddresses (`/ip4`, `/ip6`; no `/dns4` — the `dns`
+//! transport is not built in); a peer that sends a gossip frame over our transmit limit
+//! (only a misconfigured or hostile one: publishers check the payload limit first) loses
+//! its own gossip stream to us until it reconnects; the mesh parameters (3 / 2 / 4) suit
+//! networks of a handful to a few dozen nodes.
 
 mod behaviour;
 mod client;
