@@ -8,6 +8,7 @@ pub mod api;
 pub mod consensus_driver;
 pub mod dev;
 pub mod mempool;
+pub mod network;
 pub mod node;
 pub mod provenance;
 pub mod storage;
