@@ -42,8 +42,8 @@ const DEMO_MEMBERS: &[DemoMember] = &[
     ("regulator", &[Role::Regulator], &[], &[]),
 ];
 
-/// Names of the dev validators.
-pub const DEV_VALIDATORS: &[&str] = &["validator-0"];
+/// Names of the dev validators (3f + 1 with f = 1).
+pub const DEV_VALIDATORS: &[&str] = &["validator-0", "validator-1", "validator-2", "validator-3"];
 
 /// Where the key of `name` lives in a dev data folder.
 pub fn key_path(data_dir: &Path, name: &str) -> PathBuf {
@@ -84,6 +84,19 @@ pub fn load_or_create(data_dir: &Path) -> Result<Genesis> {
             fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return Genesis::from_json(&text).with_context(|| format!("genesis {}", path.display()));
     }
+    create(data_dir, DEV_VALIDATORS.len(), "custody-dev")
+}
+
+/// Writes a new genesis with `validators` validators (`validator-0`, …) and the demo
+/// members, and every key, into `data_dir` (which must not hold a genesis yet).
+pub fn create(data_dir: &Path, validators: usize, chain_id: &str) -> Result<Genesis> {
+    let path = data_dir.join("genesis.json");
+    if path.exists() {
+        anyhow::bail!("{} already exists", path.display());
+    }
+    if validators == 0 || validators > 100 {
+        anyhow::bail!("between 1 and 100 validators, not {validators}");
+    }
     let mut members = Vec::new();
     for (name, roles, prefixes, glns) in DEMO_MEMBERS {
         let key = load_or_create_key(data_dir, name)?;
@@ -98,16 +111,18 @@ pub fn load_or_create(data_dir: &Path) -> Result<Genesis> {
                 .collect::<Result<_>>()?,
         });
     }
-    let mut validators = Vec::new();
-    for name in DEV_VALIDATORS {
-        let key = load_or_create_key(data_dir, name)?;
-        validators.push(Validator {
-            name: name.to_string(),
-            public_key: public_key(&key),
-        });
-    }
+    let validators = (0..validators)
+        .map(|i| {
+            let name = format!("validator-{i}");
+            let key = load_or_create_key(data_dir, &name)?;
+            Ok(Validator {
+                name,
+                public_key: public_key(&key),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let genesis = Genesis {
-        chain_id: "custody-dev".into(),
+        chain_id: chain_id.into(),
         genesis_time_ms: crate::node::now_ms(),
         validators,
         members,
@@ -125,8 +140,9 @@ pub fn validator_key(data_dir: &Path, name: &str) -> Result<SigningKey> {
     signing_key_from_pem(&pem).with_context(|| format!("key {}", path.display()))
 }
 
-/// What to tell the user once the dev chain is up.
-pub fn banner(data_dir: &Path, api: &str) -> String {
+/// What to tell the user once the dev chain is up: `apis` are the validators' API URLs.
+pub fn banner(data_dir: &Path, apis: &[String]) -> String {
+    let api = apis.first().map_or("http://127.0.0.1:8080", String::as_str);
     let k = |m: &str| key_path(data_dir, m).display().to_string();
     let (m, d) = (k("manufacturer"), k("distributor"));
     let unit = "'(01)10614141000019(21)1'";
@@ -135,7 +151,14 @@ pub fn banner(data_dir: &Path, api: &str) -> String {
         "Custody dev chain is running.".into(),
         String::new(),
         format!("  dashboard   {api}/"),
-        format!("  API         {api}/v1/status"),
+        format!(
+            "  validators  {}",
+            apis.iter()
+                .enumerate()
+                .map(|(i, a)| format!("validator-{i} {a}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         format!("  genesis     {}", data_dir.join("genesis.json").display()),
         format!("  keys        {}", data_dir.join("keys").display()),
         String::new(),

@@ -10,5 +10,6 @@ pub mod dev;
 pub mod mempool;
 pub mod network;
 pub mod node;
+pub mod peering;
 pub mod provenance;
 pub mod storage;

@@ -10,6 +10,7 @@ use custody_ledger::hash::Hash32;
 use custody_ledger::state::{ApplyError, BlockContext, Changes, Overlay, StateError};
 use custody_ledger::transaction::{SignedTransaction, TxError};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -140,6 +141,9 @@ pub struct ConsensusStatus {
     pub step: String,
 }
 
+/// A function called with a transaction (to pass it on).
+pub type TxHook = Box<dyn Fn(&SignedTransaction) + Send + Sync>;
+
 /// The node: genesis, committed state, mempool, and the consensus seam.
 pub struct Node<B: KvBackend> {
     genesis: Arc<Genesis>,
@@ -148,6 +152,10 @@ pub struct Node<B: KvBackend> {
     rejected: Mutex<RejectLog>,
     /// Called after each admitted transaction (the consensus driver's wake-up).
     on_admit: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Called with each transaction a client submitted here (to gossip it to peers).
+    on_local_tx: OnceLock<TxHook>,
+    /// The highest height a peer has been seen working on.
+    peer_height: AtomicU64,
     committed: watch::Sender<Committed>,
     consensus: Mutex<ConsensusStatus>,
     name: String,
@@ -191,6 +199,8 @@ impl<B: KvBackend> Node<B> {
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
             rejected: Mutex::new(RejectLog::default()),
             on_admit: OnceLock::new(),
+            on_local_tx: OnceLock::new(),
+            peer_height: AtomicU64::new(0),
             committed,
             consensus: Mutex::new(ConsensusStatus {
                 height: height + 1,
@@ -244,8 +254,34 @@ impl<B: KvBackend> Node<B> {
         })
     }
 
-    /// Checks and admits a transaction. Signature checks run before the mempool lock.
+    /// Admits a transaction a client submitted to this node, then passes it on to peers.
     pub fn submit(&self, tx: SignedTransaction) -> Result<Hash32, SubmitError> {
+        let gossip = self.on_local_tx.get().map(|_| tx.clone());
+        let hash = self.admit(tx)?;
+        if let (Some(publish), Some(tx)) = (self.on_local_tx.get(), gossip) {
+            publish(&tx);
+        }
+        Ok(hash)
+    }
+
+    /// Registers the function that passes locally submitted transactions on (once).
+    pub fn on_local_tx(&self, publish: TxHook) {
+        let _ = self.on_local_tx.set(publish);
+    }
+
+    /// Notes that a peer works on `height` (consensus messages, sync answers).
+    pub fn note_peer_height(&self, height: u64) {
+        self.peer_height.fetch_max(height, Ordering::Relaxed);
+    }
+
+    /// The highest height a peer was seen working on.
+    pub fn peer_height(&self) -> u64 {
+        self.peer_height.load(Ordering::Relaxed)
+    }
+
+    /// Checks and admits a transaction (from a client or a peer) into the mempool.
+    /// Signature checks run before the mempool lock.
+    pub fn admit(&self, tx: SignedTransaction) -> Result<Hash32, SubmitError> {
         tx.check_stateless(&self.genesis)?;
         let hash = tx.hash();
         if self.store.tx_location(&hash)?.is_some() {

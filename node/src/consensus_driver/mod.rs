@@ -3,14 +3,17 @@
 //! validator's safety state to a write-ahead record before anything it covers is sent,
 //! offers the mempool as the source of values, validates proposed blocks with the ledger
 //! rules and commits decided ones. Peers are reached through the [`Gossip`] trait, so the
-//! network stays in `network/`.
+//! network stays in `network/`. A node that does not vote runs the [follower](spawn_follower)
+//! instead: it checks and commits decided blocks with their certificates.
 
 mod driver;
+mod follower;
 mod gossip;
 mod safety_wal;
 mod wire;
 
 pub use driver::{spawn, DriverError, DriverHandle, DriverOptions};
+pub use follower::{spawn_follower, FollowerHandle};
 pub use gossip::{Gossip, NoPeers};
 pub use safety_wal::{SafetyWal, WalError};
 pub use wire::{ConsensusMessage, WireError};

@@ -1,0 +1,122 @@
+//! Network events in: each gossip message is judged (`Accept` forwards it, `Reject` costs
+//! the sender score, `Ignore` does neither) and handed on; sync requests are answered.
+
+use crate::consensus_driver::ConsensusMessage;
+use crate::network::{Acceptance, NetworkEvent, Topic};
+use crate::node::SubmitError;
+use crate::peering::{block_sync, Shared};
+use crate::storage::KvBackend;
+use custody_consensus::Ed25519Verifier;
+use custody_ledger::encoding;
+use custody_ledger::transaction::SignedTransaction;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>, mut events: mpsc::Receiver<NetworkEvent>) {
+    while let Some(ev) = events.recv().await {
+        match ev {
+            NetworkEvent::Gossip {
+                topic,
+                data,
+                source,
+                message_id,
+            } => {
+                let verdict = match topic {
+                    Topic::Transactions => transaction(&s, data).await,
+                    Topic::Consensus => consensus(&s, &data, source),
+                };
+                if let Err(e) = s.client.report(message_id, verdict).await {
+                    tracing::debug!(error = %e, "could not report a gossip verdict");
+                }
+            }
+            NetworkEvent::Request {
+                from,
+                data,
+                channel,
+            } => {
+                let n = Arc::clone(&s.node);
+                let answer =
+                    tokio::task::spawn_blocking(move || block_sync::answer(&n, &data)).await;
+                match answer {
+                    Ok(bytes) => {
+                        if let Err(e) = s.client.respond(channel, bytes).await {
+                            tracing::debug!(peer = %from, error = %e, "could not answer a sync request");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "sync answer task failed"),
+                }
+            }
+            NetworkEvent::PeerConnected(peer) => {
+                tracing::info!(%peer, "peer connected");
+                s.wake_sync.notify_one();
+            }
+            NetworkEvent::PeerDisconnected(peer) => tracing::info!(%peer, "peer disconnected"),
+        }
+    }
+}
+
+/// A transaction from a peer: into the mempool if it applies.
+async fn transaction<B: KvBackend>(s: &Shared<B>, data: Vec<u8>) -> Acceptance {
+    let Ok(tx) = encoding::decode::<SignedTransaction>(&data) else {
+        return Acceptance::Reject;
+    };
+    let node = Arc::clone(&s.node);
+    match tokio::task::spawn_blocking(move || node.admit(tx)).await {
+        Ok(Ok(_)) => Acceptance::Accept,
+        // Forged, malformed or for another chain: the sender should not have sent it.
+        Ok(Err(SubmitError::Tx(_))) => Acceptance::Reject,
+        // Already known, no longer valid here, or no room: not the sender's fault.
+        Ok(Err(_)) | Err(_) => Acceptance::Ignore,
+    }
+}
+
+/// A consensus message: its signature (or certificate) is checked here so forgeries are
+/// not forwarded; the state machine checks everything else.
+fn consensus<B: KvBackend>(
+    s: &Shared<B>,
+    data: &[u8],
+    source: custody_consensus::PublicKey,
+) -> Acceptance {
+    let Ok(msg) = ConsensusMessage::decode(data) else {
+        return Acceptance::Reject;
+    };
+    let genesis = s.node.genesis();
+    let Some(set) = genesis.validator_set() else {
+        return Acceptance::Ignore;
+    };
+    let chain = genesis.chain_id.as_str();
+    let verify = |index: u16, bytes: Vec<u8>, sig: &custody_consensus::Signature| {
+        set.get(index).is_some_and(|v| {
+            custody_consensus::Verifier::verify(&Ed25519Verifier, &v.public_key, &bytes, sig)
+        })
+    };
+    let authentic = match &msg {
+        ConsensusMessage::Vote(v) => {
+            verify(v.vote.validator, v.vote.sign_bytes(chain), &v.signature)
+        }
+        ConsensusMessage::Proposal { proposal, .. } => verify(
+            proposal.proposal.proposer,
+            proposal.proposal.sign_bytes(chain),
+            &proposal.signature,
+        ),
+        ConsensusMessage::Decided { certificate, .. } => {
+            certificate.verify(chain, &set, &Ed25519Verifier).is_ok()
+        }
+    };
+    if !authentic {
+        tracing::warn!(peer = %source, "forged consensus message rejected");
+        return Acceptance::Reject;
+    }
+    let height = match &msg {
+        ConsensusMessage::Decided { certificate, .. } => certificate.height.0 + 1,
+        m => m.height(),
+    };
+    let (next, _, _) = s.node.next_height().unwrap_or((0, Default::default(), 0));
+    if height > next {
+        *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+        s.node.note_peer_height(height);
+        s.wake_sync.notify_one();
+    }
+    s.role.deliver(msg);
+    Acceptance::Accept
+}

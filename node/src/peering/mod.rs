@@ -1,0 +1,82 @@
+//! Wires the network handle to the rest of the node (the only module besides `network/`
+//! that knows peers exist): gossip out (consensus messages, locally submitted
+//! transactions), gossip in (transactions to the mempool, consensus messages to the driver
+//! or follower, each judged so that peers sending junk lose score), and block sync for a
+//! node that is behind or whose data folder was wiped.
+
+mod block_sync;
+mod inbound;
+mod network_gossip;
+
+pub use block_sync::{SyncRequest, SyncResponse, MAX_SYNC_BLOCKS};
+pub use network_gossip::NetworkGossip;
+
+use crate::consensus_driver::{ConsensusMessage, DriverHandle, FollowerHandle};
+use crate::network::{NetworkClient, NetworkEvent, Topic};
+use crate::node::Node;
+use crate::storage::KvBackend;
+use custody_consensus::PublicKey;
+use custody_ledger::encoding;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Notify};
+
+/// Where consensus messages from peers go.
+#[derive(Clone)]
+pub enum Role {
+    /// A validator's consensus driver.
+    Validator(DriverHandle),
+    /// A non-voting node's follower.
+    Follower(FollowerHandle),
+}
+
+impl Role {
+    fn deliver(&self, msg: ConsensusMessage) {
+        match self {
+            Role::Validator(d) => d.deliver(msg),
+            Role::Follower(f) => f.deliver(msg),
+        }
+    }
+
+    fn is_follower(&self) -> bool {
+        matches!(self, Role::Follower(_))
+    }
+}
+
+/// State shared by the inbound loop and the syncer.
+struct Shared<B: KvBackend> {
+    node: Arc<Node<B>>,
+    client: NetworkClient,
+    role: Role,
+    /// The peer that last showed us the highest height.
+    ahead_peer: Mutex<Option<PublicKey>>,
+    wake_sync: Notify,
+}
+
+/// Starts the peering tasks on the current tokio runtime: locally submitted transactions
+/// are gossiped, network events are handled, and the node syncs blocks when behind.
+pub fn start<B: KvBackend>(
+    node: Arc<Node<B>>,
+    client: NetworkClient,
+    events: mpsc::Receiver<NetworkEvent>,
+    role: Role,
+) {
+    let publisher = client.clone();
+    let rt = tokio::runtime::Handle::current();
+    node.on_local_tx(Box::new(move |tx| {
+        let (c, data) = (publisher.clone(), encoding::encode(tx));
+        rt.spawn(async move {
+            if let Err(e) = c.publish(Topic::Transactions, data).await {
+                tracing::warn!(error = %e, "could not gossip a transaction");
+            }
+        });
+    }));
+    let shared = Arc::new(Shared {
+        node,
+        client,
+        role,
+        ahead_peer: Mutex::new(None),
+        wake_sync: Notify::new(),
+    });
+    tokio::spawn(inbound::run(Arc::clone(&shared), events));
+    tokio::spawn(block_sync::run(shared));
+}
