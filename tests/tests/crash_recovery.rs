@@ -192,8 +192,17 @@ fn committed_blocks_survive_sigkill_under_load() {
                 std::thread::spawn(move || load(loader))
             })
             .collect();
-        // Let it commit for a while, then pull the plug mid-flight.
-        std::thread::sleep(Duration::from_millis(rng.gen_range(700..2000)));
+        // Let it commit some (however slow the machine is), then pull the plug mid-flight.
+        let before_round = committed.lock().unwrap().len();
+        let start = std::time::Instant::now();
+        while committed.lock().unwrap().len() < before_round + 3 {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "round {round}: no commits"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..700)));
         node.kill9().unwrap();
         stop.store(true, Ordering::Relaxed);
         for t in threads {
