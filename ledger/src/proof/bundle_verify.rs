@@ -5,14 +5,13 @@
 //! gives the proven state. The first check that fails is named.
 
 use crate::genesis::{Genesis, MemberId};
-use crate::gs1::{Gln, ItemId, Sscc};
+use crate::gs1::{ItemId, Sscc};
 use crate::hash::Hash32;
 use crate::merkle;
 use crate::proof::bundle::{BundleFormatError, EventProof, ProofBundle};
 use crate::smt::Smt;
-use crate::state::{Action, ItemEvent, ItemState, Product, Status};
+use crate::state::{Action, ItemEvent, ItemState, Product};
 use crate::transaction::{Payload, StatusChange};
-use custody_consensus::{Ed25519Verifier, Height};
 use serde::Serialize;
 
 /// The first check a bundle failed.
@@ -49,27 +48,6 @@ pub enum BundleError {
     Replay(String),
 }
 
-/// One step of the item's story, as a person reads it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StoryLine {
-    /// Block height.
-    pub height: u64,
-    /// When it happened (the member's event time), Unix milliseconds.
-    pub time_ms: u64,
-    /// Who signed it.
-    pub actor: MemberId,
-    /// What happened.
-    pub action: Action,
-    /// Set when it happened through an enclosing case or pallet.
-    pub via: Option<Sscc>,
-    /// Custodian afterwards.
-    pub custodian: MemberId,
-    /// Location afterwards.
-    pub location: Option<Gln>,
-    /// Status afterwards.
-    pub status: Status,
-}
-
 /// What a valid bundle proves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Provenance {
@@ -79,8 +57,9 @@ pub struct Provenance {
     pub height: u64,
     /// Its state there; `None`: it was never commissioned.
     pub state: Option<ItemState>,
-    /// Its history.
-    pub story: Vec<StoryLine>,
+    /// Its history, oldest first: who did what, when, and the custodian, location and
+    /// status after each step.
+    pub story: Vec<ItemEvent>,
 }
 
 /// Reads and verifies a bundle file.
@@ -119,23 +98,7 @@ pub fn verify_bundle(genesis: &Genesis, b: &ProofBundle) -> Result<Provenance, B
         item: b.item.clone(),
         height: b.state.height,
         state: Some(state.clone()),
-        story: b
-            .events
-            .iter()
-            .map(|e| {
-                let ev = &e.event;
-                StoryLine {
-                    height: ev.height,
-                    time_ms: ev.time_ms,
-                    actor: ev.actor.clone(),
-                    action: ev.action.clone(),
-                    via: ev.via.clone(),
-                    custodian: ev.custodian.clone(),
-                    location: ev.location.clone(),
-                    status: ev.status,
-                }
-            })
-            .collect(),
+        story: b.events.iter().map(|e| e.event.clone()).collect(),
     })
 }
 
@@ -174,14 +137,7 @@ fn check_headers(genesis: &Genesis, b: &ProofBundle) -> Result<(), BundleError> 
                 h.height, h.chain_id
             )));
         }
-        ch.certificate
-            .verify_for(
-                &genesis.chain_id,
-                &set,
-                &Ed25519Verifier,
-                Height(h.height),
-                &h.hash(),
-            )
+        ch.verify(genesis, &set)
             .map_err(|e| BundleError::Certificate(format!("header {}: {e}", h.height)))?;
     }
     Ok(())

@@ -5,7 +5,7 @@
 use crate::block::{BlockCertificate, BlockHeader};
 use crate::genesis::Genesis;
 use crate::hash::Hash32;
-use custody_consensus::{CertificateError, Ed25519Verifier, Height};
+use custody_consensus::{CertificateError, Ed25519Verifier, Height, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 /// A block header with the certificate that decided it.
@@ -15,6 +15,20 @@ pub struct CertifiedHeader {
     pub header: BlockHeader,
     /// 2f+1 precommits for the header's hash.
     pub certificate: BlockCertificate,
+}
+
+impl CertifiedHeader {
+    /// Checks that the certificate is a quorum of `set` (the genesis validators) for this
+    /// header's hash at its height.
+    pub fn verify(&self, genesis: &Genesis, set: &ValidatorSet) -> Result<(), CertificateError> {
+        self.certificate.verify_for(
+            &genesis.chain_id,
+            set,
+            &Ed25519Verifier,
+            Height(self.header.height),
+            &self.header.hash(),
+        )
+    }
 }
 
 /// Why a run of headers is not a certified extension of the chain.
@@ -115,14 +129,7 @@ pub fn verify_header_chain(
             });
         }
         let hash = h.hash();
-        ch.certificate
-            .verify_for(
-                &genesis.chain_id,
-                &set,
-                &Ed25519Verifier,
-                Height(h.height),
-                &hash,
-            )
+        ch.verify(genesis, &set)
             .map_err(|source| ChainError::Certificate {
                 height: h.height,
                 source,
