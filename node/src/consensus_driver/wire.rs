@@ -59,9 +59,29 @@ impl ConsensusMessage {
         encoding::encode(self)
     }
 
+    /// Bytes for gossip: the message and a sender-chosen counter. Gossip networks drop
+    /// bytes they have seen recently, but a validator must be able to send a message again
+    /// (a peer that was down needs it to make progress): the counter makes each sending
+    /// distinct. Receivers ignore it.
+    pub fn encode_for_gossip(&self, counter: u64) -> Vec<u8> {
+        encoding::encode(&(self, counter))
+    }
+
+    /// Reads [`encode_for_gossip`](Self::encode_for_gossip) bytes, with the checks of
+    /// [`decode`](Self::decode).
+    pub fn decode_from_gossip(bytes: &[u8]) -> Result<ConsensusMessage, WireError> {
+        let (m, _counter): (ConsensusMessage, u64) = encoding::decode(bytes)?;
+        m.check_body()
+    }
+
     /// Decodes and checks that an attached block is the one signed for.
     pub fn decode(bytes: &[u8]) -> Result<ConsensusMessage, WireError> {
         let m: ConsensusMessage = encoding::decode(bytes)?;
+        m.check_body()
+    }
+
+    fn check_body(self) -> Result<ConsensusMessage, WireError> {
+        let m = self;
         let (found, signed) = match &m {
             ConsensusMessage::Proposal { proposal, block } => {
                 (block.hash(), proposal.proposal.value)
@@ -73,5 +93,56 @@ impl ConsensusMessage {
             return Err(WireError::BodyMismatch { found, signed });
         }
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_consensus::{Height, Round, Vote, VoteKind};
+    use custody_ledger::crypto::Signature;
+
+    fn vote() -> ConsensusMessage {
+        ConsensusMessage::Vote(SignedVote {
+            vote: Vote {
+                height: Height(3),
+                round: Round(1),
+                kind: VoteKind::Prevote,
+                value: Some(Hash32([4; 32])),
+                validator: 2,
+            },
+            signature: Signature([9; 64]),
+        })
+    }
+
+    #[test]
+    fn each_gossip_sending_is_distinct_and_decodes_to_the_same_message() {
+        let m = vote();
+        let (a, b) = (m.encode_for_gossip(0), m.encode_for_gossip(1));
+        assert_ne!(
+            a, b,
+            "a re-sent message must not look like the first sending"
+        );
+        assert_eq!(ConsensusMessage::decode_from_gossip(&a).unwrap(), m);
+        assert_eq!(ConsensusMessage::decode_from_gossip(&b).unwrap(), m);
+        assert!(ConsensusMessage::decode_from_gossip(&a[..a.len() - 2]).is_err());
+    }
+
+    #[test]
+    fn a_block_that_is_not_the_one_signed_for_is_refused() {
+        let block = Block::new("c", 1, Hash32::ZERO, 1, 0, vec![]);
+        let m = ConsensusMessage::Decided {
+            certificate: custody_consensus::CommitCertificate {
+                height: Height(1),
+                round: Round(0),
+                value: Hash32([1; 32]),
+                signatures: vec![],
+            },
+            block,
+        };
+        assert!(matches!(
+            ConsensusMessage::decode(&m.encode()),
+            Err(WireError::BodyMismatch { .. })
+        ));
     }
 }

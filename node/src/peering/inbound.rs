@@ -77,7 +77,7 @@ fn consensus<B: KvBackend>(
     data: &[u8],
     source: custody_consensus::PublicKey,
 ) -> Acceptance {
-    let Ok(msg) = ConsensusMessage::decode(data) else {
+    let Ok(msg) = ConsensusMessage::decode_from_gossip(data) else {
         return Acceptance::Reject;
     };
     let genesis = s.node.genesis();
