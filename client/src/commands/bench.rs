@@ -272,7 +272,7 @@ pub fn run(ctx: &Ctx, nodes: &[String], a: BenchArgs) -> anyhow::Result<Exit> {
             (None, None) => return Err(usage("give at least one --node")),
         }
     };
-    let mut seq = next_sequence(&agent, &apis[cur].base().to_string(), &signer)?.max(1);
+    let mut seq = next_sequence(&agent, apis[cur].base(), &signer)?.max(1);
 
     let mut record = match &a.record {
         Some(p) => Some(
