@@ -16,15 +16,17 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "custody", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
-    /// The node's HTTP API.
+    /// The node's HTTP API. Repeatable for `bench` (round-robin); other commands use the
+    /// last one given.
     #[arg(
         long,
         global = true,
         env = "CUSTODY_NODE",
         default_value = "http://127.0.0.1:8080",
-        value_name = "URL"
+        value_name = "URL",
+        action = clap::ArgAction::Append
     )]
-    pub node: String,
+    pub node: Vec<String>,
 
     /// Your signing key: an ed25519 PKCS#8 PEM file (never leaves this machine).
     #[arg(long, global = true, env = "CUSTODY_KEY", value_name = "FILE")]
@@ -93,6 +95,9 @@ pub enum Command {
     NodeStatus,
     /// List items by custodian and/or location.
     Inventory(InventoryArgs),
+    /// Load generator: commission fresh serials as fast as the network commits them for a
+    /// while, then print committed transactions per second and commit latency.
+    Bench(crate::commands::bench::BenchArgs),
 }
 
 /// `custody keys …`.
@@ -451,7 +456,7 @@ mod tests {
         ])
         .unwrap();
         assert!(c.json);
-        assert_eq!(c.node, "http://n:1");
+        assert_eq!(c.node, vec!["http://n:1".to_string()]);
         assert!(matches!(c.command, Command::Show(_)));
     }
 
@@ -519,6 +524,32 @@ mod tests {
         assert_eq!(r.missing.len(), 1);
         assert!(r.unexpected.is_empty());
         assert_eq!(r.note, "");
+    }
+
+    #[test]
+    fn bench_takes_several_nodes() {
+        let c = Cli::try_parse_from([
+            "custody",
+            "bench",
+            "--node",
+            "http://a:1",
+            "--node",
+            "http://b:2",
+            "--gtin",
+            "10614141000019",
+            "--duration",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.node.len(), 2);
+        let Command::Bench(b) = c.command else {
+            panic!("not bench")
+        };
+        assert_eq!(b.duration, 5);
+        assert_eq!(b.concurrency, 32);
+        assert_eq!(b.serials_per_tx, 1);
+        let c = Cli::try_parse_from(["custody", "node-status"]).unwrap();
+        assert_eq!(c.node, vec!["http://127.0.0.1:8080".to_string()]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per command group. Each command gets a [`Ctx`] (global options) and returns
 //! the exit code it wants, or an error that [`crate::exit::classify`] maps to one.
 
+pub mod bench;
 pub mod commission;
 pub mod id;
 pub mod keys;
@@ -36,8 +37,9 @@ impl Ctx {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let nodes = cli.node;
     let ctx = Ctx {
-        node: cli.node,
+        node: nodes.last().cloned().unwrap_or_default(),
         key: cli.key,
         json: cli.json,
     };
@@ -62,5 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Block(a) => query::block(&ctx, a),
         Command::NodeStatus => query::node_status(&ctx),
         Command::Inventory(a) => query::inventory(&ctx, a),
+        Command::Bench(a) => bench::run(&ctx, &nodes, a),
     }
 }
