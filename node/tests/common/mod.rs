@@ -374,6 +374,22 @@ impl Cluster {
         tx
     }
 
+    /// Submits `txs` in order while every proposal is lost, then lets proposals through
+    /// again and waits until all are committed: they land in one block (or a few, if the
+    /// block limits say so), not one block each.
+    pub fn submit_together(&mut self, txs: Vec<(&str, Payload)>) -> Vec<Hash32> {
+        self.hub.drop_proposals.store(true, Ordering::SeqCst);
+        let hashes: Vec<Hash32> = txs
+            .into_iter()
+            .map(|(member, payload)| self.submit(member, payload))
+            .collect();
+        self.hub.drop_proposals.store(false, Ordering::SeqCst);
+        for h in &hashes {
+            self.wait_committed_all(h);
+        }
+        hashes
+    }
+
     /// Every validator in `who` holds the same block at every height it has.
     pub fn assert_same_chain(&self, who: &[usize]) {
         let heights: Vec<u64> = who
