@@ -684,17 +684,21 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     // A certificate one signature short of the quorum (3 of 4): start from a certificate
     // with exactly three signatures (the cluster's own if it made one, else re-signed by
     // three validators; the re-signed bundle must still verify).
-    let k = 1;
     let mut three = real.clone();
     let exact = real
         .headers
         .iter()
         .position(|h| h.certificate.signatures.len() == 3);
     let k = match exact {
-        Some(i) => i,
+        Some(k) => {
+            println!("header {k}'s certificate from the cluster has exactly 3 signatures");
+            k
+        }
         None => {
+            let k = 1;
             three.headers[k] = certify(g, &real.headers[k], &[0, 2, 3]);
             verify(g, &three).unwrap();
+            println!("no certificate has exactly 3 signatures: header {k}'s re-signed by 3");
             k
         }
     };
