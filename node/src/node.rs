@@ -7,6 +7,7 @@ use crate::storage::{KvBackend, StorageError, Store};
 use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::hash::Hash32;
+use custody_ledger::smt::SmtUpdate;
 use custody_ledger::state::{ApplyError, BlockContext, Changes, Overlay, StateError};
 use custody_ledger::transaction::{SignedTransaction, TxError};
 use std::collections::{HashMap, VecDeque};
@@ -139,6 +140,15 @@ pub struct ConsensusStatus {
     pub round: u32,
     /// The step: propose, prevote, precommit, commit; or idle (nothing to decide).
     pub step: String,
+}
+
+/// What a block does, computed once while building or validating it and reused to commit.
+#[derive(Debug)]
+pub struct BlockOutcome {
+    /// The state changes of its transactions.
+    pub changes: Changes,
+    /// The state-tree update (its root is the header's `state_root`).
+    pub tree: SmtUpdate,
 }
 
 /// A function called with a transaction (to pass it on).
@@ -358,7 +368,7 @@ impl<B: KvBackend> Node<B> {
     /// Builds the next block from the mempool (for `proposer` to propose): the pending
     /// transactions that still apply, in order, within the block limits. Transactions that
     /// no longer apply are evicted with their reason. Returns the block and its changes.
-    pub fn build_block(&self, proposer: u16) -> Result<(Block, Changes), StorageError> {
+    pub fn build_block(&self, proposer: u16) -> Result<(Block, BlockOutcome), StorageError> {
         let (height, parent, parent_time) = self.next_height()?;
         let time_ms = now_ms().max(parent_time + 1);
         let params = &self.genesis.params;
@@ -393,7 +403,7 @@ impl<B: KvBackend> Node<B> {
             self.record_rejections(dropped.into_iter().chain(evicted).collect());
         }
         let changes = overlay.into_changes();
-        let state_root = self.store.state_update(&changes)?.root;
+        let tree = self.store.state_update(&changes)?;
         let block = Block::new(
             &self.genesis.chain_id,
             height,
@@ -402,15 +412,15 @@ impl<B: KvBackend> Node<B> {
             proposer,
             included,
         )
-        .with_state_root(state_root);
-        Ok((block, changes))
+        .with_state_root(tree.root);
+        Ok((block, BlockOutcome { changes, tree }))
     }
 
     /// Checks a block proposed by another validator: it extends our head, its time is after
     /// its parent's and not ahead of our clock by more than the chain allows, its body
     /// matches its header, and every transaction passes its checks and the ledger rules in
     /// order. Returns the changes it makes.
-    pub fn validate_block(&self, block: &Block) -> Result<Changes, InvalidBlock> {
+    pub fn validate_block(&self, block: &Block) -> Result<BlockOutcome, InvalidBlock> {
         let (height, parent, parent_time) = self.next_height()?;
         let h = &block.header;
         let bad = |m: String| Err(InvalidBlock::Header(m));
@@ -473,14 +483,14 @@ impl<B: KvBackend> Node<B> {
             }
         }
         let changes = overlay.into_changes();
-        let root = self.store.state_update(&changes)?.root;
-        if root != h.state_root {
+        let tree = self.store.state_update(&changes)?;
+        if tree.root != h.state_root {
             return bad(format!(
-                "state root {} is not the state after its transactions ({root})",
-                h.state_root
+                "state root {} is not the state after its transactions ({})",
+                h.state_root, tree.root
             ));
         }
-        Ok(changes)
+        Ok(BlockOutcome { changes, tree })
     }
 
     /// Durably commits a decided block with its certificate and changes, then updates the
@@ -489,9 +499,11 @@ impl<B: KvBackend> Node<B> {
         &self,
         block: &Block,
         cert: &BlockCertificate,
-        changes: &Changes,
+        outcome: &BlockOutcome,
     ) -> Result<Committed, StorageError> {
-        self.store.commit_block(block, cert, changes)?;
+        let changes = &outcome.changes;
+        self.store
+            .commit_block_with_tree(block, cert, changes, Some(&outcome.tree))?;
         let height = block.header.height;
         let included: Vec<Hash32> = block.txs.iter().map(|t| t.hash()).collect();
         let evicted = self

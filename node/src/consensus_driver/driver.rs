@@ -8,7 +8,7 @@
 use crate::consensus_driver::gossip::Gossip;
 use crate::consensus_driver::safety_wal::{SafetyWal, WalError};
 use crate::consensus_driver::wire::ConsensusMessage;
-use crate::node::{ConsensusStatus, InvalidBlock, Node};
+use crate::node::{BlockOutcome, ConsensusStatus, InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
 use custody_consensus::{
     CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input, Message,
@@ -16,7 +16,6 @@ use custody_consensus::{
 };
 use custody_ledger::block::Block;
 use custody_ledger::hash::Hash32;
-use custody_ledger::state::Changes;
 use ed25519_dalek::SigningKey;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -192,7 +191,7 @@ struct Driver<B: KvBackend> {
     /// Bodies of blocks proposed at the current height, by hash.
     blocks: HashMap<Hash32, Block>,
     /// Changes of blocks we built or validated at the current height.
-    validated: HashMap<Hash32, Changes>,
+    validated: HashMap<Hash32, BlockOutcome>,
     /// Messages for heights above ours, oldest first.
     future: VecDeque<ConsensusMessage>,
     /// When we last sent a behind peer the decided block of a height.

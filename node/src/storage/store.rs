@@ -174,6 +174,23 @@ impl<B: KvBackend> Store<B> {
         cert: &BlockCertificate,
         changes: &Changes,
     ) -> Result<(), StorageError> {
+        self.commit_block_with_tree(block, cert, changes, None)
+    }
+
+    /// [`commit_block`](Self::commit_block) with the state-tree update already computed by
+    /// [`state_update`](Self::state_update) for the same `changes` at the current head
+    /// (the consensus driver computes it while validating, off the write lock).
+    ///
+    /// # Correctness
+    /// `tree` must come from `state_update(changes)` with no block committed since; its
+    /// root is still checked against the header.
+    pub fn commit_block_with_tree(
+        &self,
+        block: &Block,
+        cert: &BlockCertificate,
+        changes: &Changes,
+        tree: Option<&SmtUpdate>,
+    ) -> Result<(), StorageError> {
         let _w = self.write();
         let h = &block.header;
         let height = h.height;
@@ -213,7 +230,14 @@ impl<B: KvBackend> Store<B> {
             )));
         }
 
-        let tree = self.state_update_from(root, changes)?;
+        let computed;
+        let tree = match tree {
+            Some(t) => t,
+            None => {
+                computed = self.state_update_from(root, changes)?;
+                &computed
+            }
+        };
         if tree.root != h.state_root {
             return Err(bad(format!(
                 "state root {} does not match the state after its changes ({})",
