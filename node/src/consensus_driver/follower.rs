@@ -5,7 +5,7 @@
 
 use crate::consensus_driver::driver::DriverError;
 use crate::consensus_driver::wire::ConsensusMessage;
-use crate::node::{InvalidBlock, Node};
+use crate::node::{ConsensusStatus, InvalidBlock, Node};
 use crate::storage::KvBackend;
 use custody_consensus::{Ed25519Verifier, Height};
 use custody_ledger::block::{Block, BlockCertificate};
