@@ -90,8 +90,13 @@ fn follow<B: KvBackend>(
         return Ok(());
     }
     match node.validate_block(block) {
-        Ok(changes) => {
-            let c = node.commit(block, certificate, &changes)?;
+        Ok(outcome) => {
+            let c = node.commit(block, certificate, &outcome)?;
+            node.set_consensus_status(ConsensusStatus {
+                height: c.height + 1,
+                round: 0,
+                step: "following".into(),
+            });
             tracing::info!(
                 height = c.height,
                 txs = c.txs,
