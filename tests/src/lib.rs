@@ -56,7 +56,8 @@ impl DevNode {
 
     /// Starts on a given port.
     pub fn start_on(data_dir: &Path, port: u16) -> Result<DevNode> {
-        let log = std::fs::File::create(data_dir.with_extension(format!("{port}.log")))?;
+        let log_path = data_dir.with_extension(format!("{port}.log"));
+        let log = std::fs::File::create(&log_path)?;
         let child = Command::new(bin("custody-node"))
             .args(["dev", "--data-dir"])
             .arg(data_dir)
@@ -71,7 +72,12 @@ impl DevNode {
             url: format!("http://127.0.0.1:{port}"),
             port,
         };
-        node.wait_ready(Duration::from_secs(60))?;
+        if let Err(e) = node.wait_ready(Duration::from_secs(60)) {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            bail!("{e}; its log ends:\n{}", tail.join("\n"));
+        }
         Ok(node)
     }
 

@@ -12,7 +12,7 @@ use crate::node::{BlockOutcome, ConsensusStatus, InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
 use custody_consensus::{
     CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input, Message,
-    Output, Timeout, Timeouts,
+    Output, SafetyState, Timeout, Timeouts,
 };
 use custody_ledger::block::Block;
 use custody_ledger::hash::Hash32;
@@ -161,7 +161,18 @@ pub fn spawn<B: KvBackend>(
         validated: HashMap::new(),
         future: VecDeque::new(),
         decided_sent: HashMap::new(),
+        kept_bodies: Vec::new(),
     };
+    if restored.is_some() {
+        // The blocks the restored state names (our proposals, locked and valid values).
+        for block in driver.wal.load_blocks()? {
+            if block.header.height == next {
+                let hash = block.hash();
+                driver.kept_bodies.push(hash);
+                driver.blocks.insert(hash, block);
+            }
+        }
+    }
     let thread = std::thread::Builder::new()
         .name("consensus".into())
         .spawn(move || {
@@ -196,6 +207,8 @@ struct Driver<B: KvBackend> {
     future: VecDeque<ConsensusMessage>,
     /// When we last sent a behind peer the decided block of a height.
     decided_sent: HashMap<u64, Instant>,
+    /// Hashes of the block bodies last made durable with the safety record.
+    kept_bodies: Vec<Hash32>,
 }
 
 impl<B: KvBackend> Driver<B> {
@@ -292,7 +305,10 @@ impl<B: KvBackend> Driver<B> {
         queue: &mut VecDeque<Input<Hash32>>,
     ) -> Result<(), DriverError> {
         match output {
-            Output::PersistSafety(state) => self.wal.persist(&state)?,
+            Output::PersistSafety(state) => {
+                self.keep_bodies(&state)?;
+                self.wal.persist(&state)?;
+            }
             Output::Broadcast(m) => self.send(&m),
             Output::ScheduleTimeout {
                 timeout,
@@ -336,6 +352,34 @@ impl<B: KvBackend> Driver<B> {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Makes durable the bodies of the blocks the safety state names (our proposals, the
+    /// locked and valid values), before the state itself, when they changed.
+    fn keep_bodies(&mut self, state: &SafetyState<Hash32>) -> Result<(), DriverError> {
+        let mut wanted: Vec<Hash32> = state
+            .signed
+            .iter()
+            .filter_map(|m| match m {
+                Message::Proposal(p) => Some(p.proposal.value),
+                Message::Vote(_) => None,
+            })
+            .chain(state.locked.iter().map(|l| l.value))
+            .chain(state.valid.iter().map(|v| v.value))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        wanted.retain(|h| self.blocks.contains_key(h));
+        if wanted == self.kept_bodies {
+            return Ok(());
+        }
+        let bodies: Vec<Block> = wanted
+            .iter()
+            .filter_map(|h| self.blocks.get(h).cloned())
+            .collect();
+        self.wal.persist_blocks(&bodies)?;
+        self.kept_bodies = wanted;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! `kill -9`.
 
 use custody_consensus::SafetyState;
+use custody_ledger::block::Block;
 use custody_ledger::encoding;
 use custody_ledger::hash::Hash32;
 use std::fs::{self, File};
@@ -37,6 +38,7 @@ pub enum WalError {
 #[derive(Debug, Clone)]
 pub struct SafetyWal {
     path: PathBuf,
+    blocks_path: PathBuf,
 }
 
 impl SafetyWal {
@@ -44,6 +46,7 @@ impl SafetyWal {
     pub fn in_dir(dir: &Path) -> SafetyWal {
         SafetyWal {
             path: dir.join("consensus-safety.bin"),
+            blocks_path: dir.join("consensus-blocks.bin"),
         }
     }
 
@@ -70,14 +73,38 @@ impl SafetyWal {
 
     /// Replaces the record with `state`, durably, before returning.
     pub fn persist(&self, state: &SafetyState<Hash32>) -> Result<(), WalError> {
-        let tmp = self.path.with_extension("tmp");
+        self.replace(&self.path, &encoding::encode(state))
+    }
+
+    /// Replaces the kept block bodies (those the safety state names: our proposals, the
+    /// locked and valid values), durably. Without them a validator restarted while locked
+    /// could never show anyone the block it is locked on.
+    pub fn persist_blocks(&self, blocks: &[Block]) -> Result<(), WalError> {
+        self.replace(&self.blocks_path, &encoding::encode(blocks))
+    }
+
+    /// The kept block bodies (none if there is no file).
+    pub fn load_blocks(&self) -> Result<Vec<Block>, WalError> {
+        match fs::read(&self.blocks_path) {
+            Ok(bytes) => encoding::decode(&bytes).map_err(|e| WalError::Corrupt {
+                path: self.blocks_path.clone(),
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    /// Writes `bytes` to a temporary file, fsyncs it, renames it over `path` and fsyncs the
+    /// directory: after a crash the file is the old one or the new one, whole.
+    fn replace(&self, path: &Path, bytes: &[u8]) -> Result<(), WalError> {
+        let tmp = path.with_extension("tmp");
         let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
-        f.write_all(&encoding::encode(state))
-            .map_err(|e| self.io(e))?;
+        f.write_all(bytes).map_err(|e| self.io(e))?;
         f.sync_all().map_err(|e| self.io(e))?;
         drop(f);
-        fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
-        if let Some(dir) = self.path.parent() {
+        fs::rename(&tmp, path).map_err(|e| self.io(e))?;
+        if let Some(dir) = path.parent() {
             File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| self.io(e))?;
@@ -110,6 +137,16 @@ mod tests {
         s.round = Round(2);
         wal.persist(&s).unwrap();
         assert_eq!(wal.load().unwrap().unwrap().round, Round(2));
+    }
+
+    #[test]
+    fn kept_block_bodies_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = SafetyWal::in_dir(dir.path());
+        assert!(wal.load_blocks().unwrap().is_empty());
+        let b = Block::new("c", 4, Hash32([1; 32]), 9, 2, vec![]);
+        wal.persist_blocks(std::slice::from_ref(&b)).unwrap();
+        assert_eq!(wal.load_blocks().unwrap(), vec![b]);
     }
 
     #[test]

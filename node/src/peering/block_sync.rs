@@ -1,8 +1,8 @@
 //! Block sync over request-response: a node that is behind (or starts from a wiped data
 //! folder) asks a peer for decided blocks with their certificates from its next height on,
 //! and hands them to its driver or follower, which check every certificate and block as
-//! they would a gossiped one. Followers also poll, so an observer stays current when the
-//! chain goes quiet.
+//! they would a gossiped one. Every node also asks a peer (in turn) once a second, so one
+//! restarted behind a quiet chain, or an observer, still catches up.
 
 use crate::consensus_driver::ConsensusMessage;
 use crate::node::Node;
@@ -18,7 +18,7 @@ use std::time::Duration;
 pub const MAX_SYNC_BLOCKS: u32 = 64;
 /// Most bytes of blocks one answer carries (the network allows more).
 const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
-/// How often a follower asks for new blocks, and a validator checks whether it is behind.
+/// How often a node asks a peer for blocks past its head.
 const POLL: Duration = Duration::from_secs(1);
 
 /// "Send me decided blocks from height `from`."
@@ -67,7 +67,7 @@ pub(super) fn answer<B: KvBackend>(node: &Node<B>, request: &[u8]) -> Vec<u8> {
     encoding::encode(&out)
 }
 
-/// Asks peers for blocks whenever we are behind (and, for followers, every second).
+/// Asks peers for blocks whenever we learn we are behind, and every second anyway.
 pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>) {
     loop {
         let _ = tokio::time::timeout(POLL, s.wake_sync.notified()).await;
@@ -80,23 +80,26 @@ pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>) {
 async fn catch_up<B: KvBackend>(s: &Shared<B>) -> Result<(), String> {
     loop {
         let (next, _, _) = s.node.next_height().map_err(|e| e.to_string())?;
-        if !s.role.is_follower() && s.node.peer_height() <= next {
-            return Ok(());
-        }
+        // A peer that showed us a higher height, else the connected peers in turn: a node
+        // restarted a block behind an idle chain hears no messages that would tell it.
         let peer = {
             let ahead = *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner());
             match ahead {
                 Some(p) => p,
-                None => match s
-                    .client
-                    .connected_peers()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .first()
-                {
-                    Some(p) => *p,
-                    None => return Ok(()),
-                },
+                None => {
+                    let peers = s
+                        .client
+                        .connected_peers()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if peers.is_empty() {
+                        return Ok(());
+                    }
+                    let turn = s
+                        .sync_turn
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    peers[turn % peers.len()]
+                }
             }
         };
         let req = encoding::encode(&SyncRequest {

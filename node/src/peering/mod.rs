@@ -36,10 +36,6 @@ impl Role {
             Role::Follower(f) => f.deliver(msg),
         }
     }
-
-    fn is_follower(&self) -> bool {
-        matches!(self, Role::Follower(_))
-    }
 }
 
 /// State shared by the inbound loop and the syncer.
@@ -50,6 +46,8 @@ struct Shared<B: KvBackend> {
     /// The peer that last showed us the highest height.
     ahead_peer: Mutex<Option<PublicKey>>,
     wake_sync: Notify,
+    /// Which connected peer the next sync poll asks.
+    sync_turn: std::sync::atomic::AtomicUsize,
 }
 
 /// Starts the peering tasks on the current tokio runtime: locally submitted transactions
@@ -76,6 +74,7 @@ pub fn start<B: KvBackend>(
         role,
         ahead_peer: Mutex::new(None),
         wake_sync: Notify::new(),
+        sync_turn: std::sync::atomic::AtomicUsize::new(0),
     });
     tokio::spawn(inbound::run(Arc::clone(&shared), events));
     tokio::spawn(block_sync::run(shared));
