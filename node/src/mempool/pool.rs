@@ -261,15 +261,6 @@ impl Mempool {
             }
         }
     }
-
-    /// Pending transactions per member (for status pages).
-    pub fn per_member(&self) -> HashMap<MemberId, usize> {
-        let mut m = HashMap::new();
-        for e in &self.pending {
-            *m.entry(e.tx.tx.tx.signer.clone()).or_insert(0) += 1;
-        }
-        m
-    }
 }
 
 #[cfg(test)]
