@@ -256,10 +256,10 @@ impl<B: KvBackend> Node<B> {
 
     /// The context the next block will give a transaction.
     fn next_context(&self, tx_hash: Hash32) -> Result<BlockContext, StorageError> {
-        let head = self.store.head()?;
+        let (height, _, parent_time) = self.next_height()?;
         Ok(BlockContext {
-            height: head.as_ref().map_or(1, |h| h.height + 1),
-            time_ms: now_ms().max(head.map_or(0, |h| h.time_ms + 1)),
+            height,
+            time_ms: now_ms().max(parent_time + 1),
             tx_hash,
         })
     }

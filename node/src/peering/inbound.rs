@@ -111,11 +111,15 @@ fn consensus<B: KvBackend>(
         ConsensusMessage::Decided { certificate, .. } => certificate.height.0 + 1,
         m => m.height(),
     };
-    let (next, _, _) = s.node.next_height().unwrap_or((0, Default::default(), 0));
-    if height > next {
-        *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
-        s.node.note_peer_height(height);
-        s.wake_sync.notify_one();
+    match s.node.next_height() {
+        Ok((next, _, _)) if height > next => {
+            *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+            s.node.note_peer_height(height);
+            s.wake_sync.notify_one();
+        }
+        Ok(_) => {}
+        // The driver meets the same storage failure and stops the node.
+        Err(e) => tracing::error!(error = %e, "storage failed while reading the head"),
     }
     s.role.deliver(msg);
     Acceptance::Accept
