@@ -49,7 +49,34 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/inventory", get(inventory::<B>))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(node)
+}
+
+fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body is over {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// Answers 413 from the `Content-Length` header alone, so a client is not made to upload a
+/// body that will be refused. Bodies without a declared length are still cut off at
+/// [`MAX_BODY_BYTES`] while they are read.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => payload_too_large().into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -112,11 +139,7 @@ async fn submit<B: KvBackend>(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request body is over {MAX_BODY_BYTES} bytes"),
-            )
+            payload_too_large()
         } else {
             ApiError::malformed(r.body_text())
         }
