@@ -11,5 +11,6 @@ pub mod mempool;
 pub mod network;
 pub mod node;
 pub mod peering;
+pub mod peers;
 pub mod provenance;
 pub mod storage;

@@ -3,6 +3,7 @@
 //! calls [`Node::produce_block`].
 
 use crate::mempool::{Mempool, MempoolError};
+use crate::peers::PeerBook;
 use crate::storage::{KvBackend, StorageError, Store};
 use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::genesis::{Genesis, MemberId};
@@ -166,6 +167,8 @@ pub struct Node<B: KvBackend> {
     on_local_tx: OnceLock<TxHook>,
     /// The highest height a peer has been seen working on.
     peer_height: AtomicU64,
+    /// Peers as the network sees them (empty without a network).
+    peers: PeerBook,
     committed: watch::Sender<Committed>,
     consensus: Mutex<ConsensusStatus>,
     name: String,
@@ -211,6 +214,7 @@ impl<B: KvBackend> Node<B> {
             on_admit: OnceLock::new(),
             on_local_tx: OnceLock::new(),
             peer_height: AtomicU64::new(0),
+            peers: PeerBook::default(),
             committed,
             consensus: Mutex::new(ConsensusStatus {
                 height: height + 1,
@@ -287,6 +291,11 @@ impl<B: KvBackend> Node<B> {
     /// The highest height a peer was seen working on.
     pub fn peer_height(&self) -> u64 {
         self.peer_height.load(Ordering::Relaxed)
+    }
+
+    /// What the node knows of its peers.
+    pub fn peers(&self) -> &PeerBook {
+        &self.peers
     }
 
     /// Checks and admits a transaction (from a client or a peer) into the mempool.

@@ -8,7 +8,7 @@ use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
 use custody_ledger::transaction::{Commission, Payload, Transaction};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -233,6 +233,45 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
         (409, Some("duplicate")),
         "{body}"
     );
+
+    // The peer list names the other three validators of the dev network, connected, none of
+    // whose messages was rejected.
+    let start = Instant::now();
+    let peers = loop {
+        let (code, peers) = get(&node, "/v1/peers");
+        assert_eq!(code, 200, "{peers}");
+        let connected: Vec<&Value> = peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["connected"] == true)
+            .collect();
+        if connected.len() == 3 {
+            break peers;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "validators not all connected: {peers}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut names: Vec<&str> = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["validator-1", "validator-2", "validator-3"],
+        "{peers}"
+    );
+    for p in peers.as_array().unwrap() {
+        assert_eq!((&p["validator"], &p["rejected"]), (&json!(true), &json!(0)));
+    }
+    let (_, status) = get(&node, "/v1/status");
+    assert_eq!(status["peers"], 3, "{status}");
 
     // The dashboard is served.
     let page = ureq::get(&format!("{}/", node.url))

@@ -36,6 +36,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/genesis", get(genesis::<B>))
         .route("/v1/members", get(members::<B>))
         .route("/v1/members/{name}", get(member::<B>))
+        .route("/v1/peers", get(peers::<B>))
         .route("/v1/transactions", post(submit::<B>))
         .route("/v1/transactions/{hash}", get(transaction::<B>))
         .route("/v1/items/{id}", get(item::<B>))
@@ -101,7 +102,14 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
         "validators": g.validators.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
         "consensus": to_json(&node.consensus_status()),
         "members": g.members.len(),
+        "peers": node.peers().connected(),
     })))
+}
+
+/// Peers this node is or was connected to, with their gossip scores and how many of their
+/// messages it accepted, ignored or rejected (empty for a node without a network).
+async fn peers<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
+    Ok(Json(to_json(&node.peers().snapshot(node.genesis()))))
 }
 
 async fn genesis<B: KvBackend>(State(node): AppState<B>) -> ApiResult {

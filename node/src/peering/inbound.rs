@@ -5,6 +5,7 @@ use crate::consensus_driver::ConsensusMessage;
 use crate::network::{Acceptance, NetworkEvent, Topic};
 use crate::node::SubmitError;
 use crate::peering::{block_sync, Shared};
+use crate::peers::Verdict;
 use crate::storage::KvBackend;
 use custody_consensus::Ed25519Verifier;
 use custody_ledger::encoding;
@@ -25,6 +26,14 @@ pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>, mut events: mpsc::Recei
                     Topic::Transactions => transaction(&s, data).await,
                     Topic::Consensus => consensus(&s, &data, source),
                 };
+                s.node.peers().note(
+                    source,
+                    match verdict {
+                        Acceptance::Accept => Verdict::Accepted,
+                        Acceptance::Ignore => Verdict::Ignored,
+                        Acceptance::Reject => Verdict::Rejected,
+                    },
+                );
                 if let Err(e) = s.client.report(message_id, verdict).await {
                     tracing::debug!(error = %e, "could not report a gossip verdict");
                 }

@@ -77,5 +77,27 @@ pub fn start<B: KvBackend>(
         sync_turn: std::sync::atomic::AtomicUsize::new(0),
     });
     tokio::spawn(inbound::run(Arc::clone(&shared), events));
+    tokio::spawn(watch_peers(Arc::clone(&shared)));
     tokio::spawn(block_sync::run(shared));
+}
+
+/// How often the node's peer book is refreshed from the network (connections, scores).
+const PEER_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the node's [`crate::peers::PeerBook`] up to date with who is connected and their
+/// gossip scores, until the network stops.
+async fn watch_peers<B: KvBackend>(s: Arc<Shared<B>>) {
+    let mut tick = tokio::time::interval(PEER_REFRESH);
+    loop {
+        tick.tick().await;
+        let Ok(peers) = s.client.connected_peers().await else {
+            return;
+        };
+        let mut connected = Vec::with_capacity(peers.len());
+        for peer in peers {
+            let score = s.client.peer_score(peer).await.ok().flatten();
+            connected.push((peer, score));
+        }
+        s.node.peers().set_connected(&connected);
+    }
 }
