@@ -5,6 +5,7 @@
 use crate::mempool::{Mempool, MempoolError};
 use crate::peers::PeerBook;
 use crate::storage::{KvBackend, StorageError, Store};
+use custody_consensus::Evidence;
 use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::hash::Hash32;
@@ -152,6 +153,15 @@ pub struct BlockOutcome {
     pub tree: SmtUpdate,
 }
 
+/// Most equivocation proofs a node keeps in memory (the count goes on).
+pub const MAX_EVIDENCE_KEPT: usize = 64;
+
+#[derive(Default)]
+struct EvidenceLog {
+    seen: u64,
+    recent: VecDeque<Evidence<Hash32>>,
+}
+
 /// A function called with a transaction (to pass it on).
 pub type TxHook = Box<dyn Fn(&SignedTransaction) + Send + Sync>;
 
@@ -169,6 +179,8 @@ pub struct Node<B: KvBackend> {
     peer_height: AtomicU64,
     /// Peers as the network sees them (empty without a network).
     peers: PeerBook,
+    /// Equivocations the consensus state machine detected since the node started.
+    evidence: Mutex<EvidenceLog>,
     committed: watch::Sender<Committed>,
     consensus: Mutex<ConsensusStatus>,
     name: String,
@@ -215,6 +227,7 @@ impl<B: KvBackend> Node<B> {
             on_local_tx: OnceLock::new(),
             peer_height: AtomicU64::new(0),
             peers: PeerBook::default(),
+            evidence: Mutex::new(EvidenceLog::default()),
             committed,
             consensus: Mutex::new(ConsensusStatus {
                 height: height + 1,
@@ -296,6 +309,23 @@ impl<B: KvBackend> Node<B> {
     /// What the node knows of its peers.
     pub fn peers(&self) -> &PeerBook {
         &self.peers
+    }
+
+    /// Records proof that a validator signed two conflicting messages.
+    pub fn note_equivocation(&self, evidence: Evidence<Hash32>) {
+        let mut log = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        log.seen += 1;
+        if log.recent.len() == MAX_EVIDENCE_KEPT {
+            log.recent.pop_front();
+        }
+        log.recent.push_back(evidence);
+    }
+
+    /// How many equivocations were detected since the node started, and the latest ones
+    /// (at most [`MAX_EVIDENCE_KEPT`], oldest first).
+    pub fn equivocations(&self) -> (u64, Vec<Evidence<Hash32>>) {
+        let log = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        (log.seen, log.recent.iter().cloned().collect())
     }
 
     /// Checks and admits a transaction (from a client or a peer) into the mempool.

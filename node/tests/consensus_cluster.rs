@@ -101,3 +101,75 @@ fn validator_restarted_mid_height_rejoins_the_same_height_and_round() {
     c.assert_same_chain(&[0, 1, 2, 3]);
     c.assert_no_double_signing();
 }
+
+#[test]
+fn a_validator_signing_conflicting_votes_is_reported_with_checkable_evidence() {
+    use custody_consensus::{Ed25519Verifier, Height, Round, SignedVote, Signer, Vote, VoteKind};
+    use custody_node::consensus_driver::ConsensusMessage;
+
+    let mut c = Cluster::new();
+    let first = c.commission(2);
+    c.wait_committed(&[0, 1, 2, 3], &first);
+    let height = c.node(0).store().head().unwrap().unwrap().height + 1;
+
+    // Validator 3 leaves; a height is kept undecided (proposals lost) so the others sit in it.
+    c.stop(3);
+    c.hub.drop_proposals.store(true, Ordering::SeqCst);
+    let stuck = c.commission(1);
+    wait_for(
+        "validator 0 to start the height",
+        Duration::from_secs(10),
+        || {
+            let s = c.node(0).consensus_status();
+            s.height == height && s.step != "idle"
+        },
+    );
+    assert_eq!(c.node(0).equivocations().0, 0);
+
+    // Someone holding validator 3's key signs two different prevotes for one height and round.
+    let round = c.node(0).consensus_status().round;
+    let key = common::validator_key(3);
+    let chain = c.genesis.chain_id.clone();
+    let votes: Vec<ConsensusMessage> = [[1u8; 32], [2u8; 32]]
+        .into_iter()
+        .map(|value| {
+            let vote = Vote {
+                height: Height(height),
+                round: Round(round),
+                kind: VoteKind::Prevote,
+                value: Some(Hash32(value)),
+                validator: 3,
+            };
+            let signature = key.sign(&vote.sign_bytes(&chain));
+            ConsensusMessage::Vote(SignedVote { vote, signature })
+        })
+        .collect();
+    for i in 0..3 {
+        let handle = c.hub.handles.lock().unwrap()[i].clone().unwrap();
+        for v in &votes {
+            handle.deliver(v.clone());
+        }
+    }
+
+    let set = c.genesis.validator_set().unwrap();
+    for i in 0..3 {
+        wait_for(
+            "the equivocation to be reported",
+            Duration::from_secs(10),
+            || c.node(i).equivocations().0 >= 1,
+        );
+        let (_, evidence) = c.node(i).equivocations();
+        let e = evidence.last().unwrap();
+        assert_eq!(e.validator(), 3);
+        assert!(
+            e.verify(&chain, &set, &Ed25519Verifier),
+            "validator {i} kept evidence that does not verify: {e:?}"
+        );
+    }
+
+    // The honest three go on deciding.
+    c.hub.drop_proposals.store(false, Ordering::SeqCst);
+    c.wait_committed(&[0, 1, 2], &stuck);
+    c.assert_same_chain(&[0, 1, 2]);
+    c.assert_no_double_signing();
+}

@@ -272,6 +272,9 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
     }
     let (_, status) = get(&node, "/v1/status");
     assert_eq!(status["peers"], 3, "{status}");
+    assert_eq!(status["equivocations"], 0, "{status}");
+    let (code, evidence) = get(&node, "/v1/evidence");
+    assert_eq!((code, evidence), (200, json!({"seen": 0, "recent": []})));
 
     // The dashboard is served.
     let page = ureq::get(&format!("{}/", node.url))

@@ -37,6 +37,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/members", get(members::<B>))
         .route("/v1/members/{name}", get(member::<B>))
         .route("/v1/peers", get(peers::<B>))
+        .route("/v1/evidence", get(evidence::<B>))
         .route("/v1/transactions", post(submit::<B>))
         .route("/v1/transactions/{hash}", get(transaction::<B>))
         .route("/v1/items/{id}", get(item::<B>))
@@ -103,7 +104,27 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
         "consensus": to_json(&node.consensus_status()),
         "members": g.members.len(),
         "peers": node.peers().connected(),
+        "equivocations": node.equivocations().0,
     })))
+}
+
+/// Equivocations this node's consensus detected since it started: each names the validator
+/// and carries both signed messages, so anyone holding the genesis can check it.
+async fn evidence<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
+    let (seen, recent) = node.equivocations();
+    let set = node.genesis().validator_set();
+    let recent: Vec<Value> = recent
+        .iter()
+        .map(|e| {
+            let index = e.validator();
+            let name = set
+                .as_ref()
+                .and_then(|s| s.get(index))
+                .map(|v| v.name.clone());
+            json!({"validator": name, "validator_index": index, "evidence": to_json(e)})
+        })
+        .collect();
+    Ok(Json(json!({"seen": seen, "recent": recent})))
 }
 
 /// Peers this node is or was connected to, with their gossip scores and how many of their

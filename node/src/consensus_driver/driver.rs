@@ -350,6 +350,7 @@ impl<B: KvBackend> Driver<B> {
                     ?evidence,
                     "equivocation: a validator signed conflicting messages"
                 );
+                self.node.note_equivocation(evidence);
             }
         }
         Ok(())
