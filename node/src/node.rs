@@ -2,7 +2,7 @@
 //! together. HTTP handlers call [`Node::submit`] and the read methods; the producer task
 //! calls [`Node::produce_block`].
 
-use crate::mempool::{Mempool, MempoolError};
+use crate::mempool::{EarlyTxs, Mempool, MempoolError};
 use crate::peers::PeerBook;
 use crate::storage::{KvBackend, StorageError, Store};
 use custody_consensus::Evidence;
@@ -39,6 +39,17 @@ pub enum SubmitError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// What [`Node::admit_from_peer`] did with a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerAdmission {
+    /// In the mempool.
+    Admitted(Hash32),
+    /// Ahead of its signer's next sequence: held until the ones before it arrive.
+    Held,
+    /// Too far ahead of its signer's next sequence, or no room to hold it: dropped.
+    TooEarly,
 }
 
 /// What became of a transaction.
@@ -170,6 +181,8 @@ pub struct Node<B: KvBackend> {
     genesis: Arc<Genesis>,
     store: Arc<Store<B>>,
     mempool: Mutex<Mempool>,
+    /// Peers' transactions that arrived ahead of their signer's next sequence.
+    early: Mutex<EarlyTxs>,
     rejected: Mutex<RejectLog>,
     /// Called after each admitted transaction (the consensus driver's wake-up).
     on_admit: OnceLock<Box<dyn Fn() + Send + Sync>>,
@@ -222,6 +235,7 @@ impl<B: KvBackend> Node<B> {
             genesis,
             store,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
+            early: Mutex::new(EarlyTxs::new(mempool_capacity)),
             rejected: Mutex::new(RejectLog::default()),
             on_admit: OnceLock::new(),
             on_local_tx: OnceLock::new(),
@@ -328,10 +342,71 @@ impl<B: KvBackend> Node<B> {
         (log.seen, log.recent.iter().cloned().collect())
     }
 
+    /// Admits a transaction a peer gossiped. One that arrived ahead of its signer's next
+    /// sequence (gossip does not keep order) is held, not refused, and admitted once the
+    /// ones before it are admitted or committed; each admission releases the next held one.
+    pub fn admit_from_peer(&self, tx: SignedTransaction) -> Result<PeerAdmission, SubmitError> {
+        tx.check_stateless(&self.genesis)?;
+        let next = self
+            .next_sequence(&tx.tx.signer)
+            .map_err(|StateError(s)| SubmitError::Storage(StorageError::Backend(s)))?;
+        if tx.tx.sequence > next {
+            let held = self.early().hold(tx, next);
+            // It may have become admissible meanwhile.
+            self.release_early(&[]);
+            return Ok(if held {
+                PeerAdmission::Held
+            } else {
+                PeerAdmission::TooEarly
+            });
+        }
+        let signer = tx.tx.signer.clone();
+        let hash = self.admit_checked(tx)?;
+        self.release_early(&[signer]);
+        Ok(PeerAdmission::Admitted(hash))
+    }
+
+    /// Admits the held transactions that are next in line: of `signers`, or of every signer
+    /// with held transactions if `signers` is empty.
+    fn release_early(&self, signers: &[MemberId]) {
+        let signers = if signers.is_empty() {
+            self.early().signers()
+        } else {
+            signers.to_vec()
+        };
+        for signer in signers {
+            loop {
+                let Ok(next) = self.next_sequence(&signer) else {
+                    return;
+                };
+                let Some(tx) = self.early().take(&signer, next) else {
+                    break;
+                };
+                let hash = tx.hash();
+                match self.admit_checked(tx) {
+                    Ok(_) | Err(SubmitError::Duplicate(_)) => {}
+                    Err(e) => {
+                        tracing::debug!(%hash, error = %e, "a held transaction was refused");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn early(&self) -> MutexGuard<'_, EarlyTxs> {
+        self.early.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Checks and admits a transaction (from a client or a peer) into the mempool.
     /// Signature checks run before the mempool lock.
     pub fn admit(&self, tx: SignedTransaction) -> Result<Hash32, SubmitError> {
         tx.check_stateless(&self.genesis)?;
+        self.admit_checked(tx)
+    }
+
+    /// [`admit`](Self::admit) for a transaction whose stateless checks passed.
+    fn admit_checked(&self, tx: SignedTransaction) -> Result<Hash32, SubmitError> {
         let hash = tx.hash();
         if self.store.tx_location(&hash)?.is_some() {
             return Err(SubmitError::Duplicate(hash));
@@ -553,6 +628,8 @@ impl<B: KvBackend> Node<B> {
                 tx_hash: h,
             });
         self.record_rejections(evicted);
+        // The block may have carried what held transactions waited for.
+        self.release_early(&[]);
         let committed = Committed {
             height,
             txs: block.txs.len(),

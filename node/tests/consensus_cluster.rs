@@ -173,3 +173,64 @@ fn a_validator_signing_conflicting_votes_is_reported_with_checkable_evidence() {
     c.assert_same_chain(&[0, 1, 2]);
     c.assert_no_double_signing();
 }
+
+#[test]
+fn transactions_gossiped_out_of_order_are_held_then_committed() {
+    use custody_ledger::genesis::MemberId;
+    use custody_ledger::transaction::Transaction;
+    use custody_node::node::PeerAdmission;
+
+    let mut c = Cluster::new();
+    let first = c.commission(1);
+    c.wait_committed(&[0, 1, 2, 3], &first);
+
+    // The manufacturer's next three transactions reach every validator last one first.
+    let member = MemberId::from("manufacturer");
+    let next = c.sequences[&member] + 1;
+    let txs: Vec<_> = (0..3u64)
+        .map(|k| {
+            Transaction {
+                chain_id: c.genesis.chain_id.clone(),
+                signer: member.clone(),
+                sequence: next + k,
+                event_time_ms: c.next_event_ms + k * 60_000,
+                payload: common::commission_payload(&[format!("OOO{k}")], None),
+            }
+            .sign(&c.member_keys[&member])
+        })
+        .collect();
+    for i in 0..N {
+        let node = c.node(i);
+        assert_eq!(
+            node.admit_from_peer(txs[2].clone()).unwrap(),
+            PeerAdmission::Held
+        );
+        assert_eq!(
+            node.admit_from_peer(txs[1].clone()).unwrap(),
+            PeerAdmission::Held
+        );
+        // Nothing of them is pending until the first arrives; then all three are.
+        assert_eq!(node.next_sequence(&member).unwrap(), next);
+        assert_eq!(
+            node.admit_from_peer(txs[0].clone()).unwrap(),
+            PeerAdmission::Admitted(txs[0].hash())
+        );
+        assert_eq!(node.next_sequence(&member).unwrap(), next + 3);
+    }
+    c.wait_committed(&[0, 1, 2, 3], &txs[2].hash());
+    c.assert_same_chain(&[0, 1, 2, 3]);
+
+    // Far ahead of the sequence: dropped, not held.
+    let far = Transaction {
+        chain_id: c.genesis.chain_id.clone(),
+        signer: member.clone(),
+        sequence: next + 3 + custody_node::mempool::MAX_AHEAD + 1,
+        event_time_ms: c.next_event_ms,
+        payload: common::commission_payload(&["FAR".to_string()], None),
+    }
+    .sign(&c.member_keys[&member]);
+    assert_eq!(
+        c.node(0).admit_from_peer(far).unwrap(),
+        PeerAdmission::TooEarly
+    );
+}

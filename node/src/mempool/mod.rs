@@ -6,6 +6,8 @@
 //! blocks. The pool is bounded and says so when full. It does no IO itself: the node passes
 //! in the committed state to apply against.
 
+mod early;
 mod pool;
 
+pub use early::{EarlyTxs, MAX_AHEAD};
 pub use pool::{Admission, Mempool, MempoolError, PendingTx};

@@ -3,7 +3,7 @@
 
 use crate::consensus_driver::ConsensusMessage;
 use crate::network::{Acceptance, NetworkEvent, Topic};
-use crate::node::SubmitError;
+use crate::node::{PeerAdmission, SubmitError};
 use crate::peering::{block_sync, Shared};
 use crate::peers::Verdict;
 use crate::storage::KvBackend;
@@ -70,8 +70,10 @@ async fn transaction<B: KvBackend>(s: &Shared<B>, data: Vec<u8>) -> Acceptance {
         return Acceptance::Reject;
     };
     let node = Arc::clone(&s.node);
-    match tokio::task::spawn_blocking(move || node.admit(tx)).await {
-        Ok(Ok(_)) => Acceptance::Accept,
+    match tokio::task::spawn_blocking(move || node.admit_from_peer(tx)).await {
+        // Authentic and (once the ones before it arrive) applicable: passed on.
+        Ok(Ok(PeerAdmission::Admitted(_) | PeerAdmission::Held)) => Acceptance::Accept,
+        Ok(Ok(PeerAdmission::TooEarly)) => Acceptance::Ignore,
         // Forged, malformed or for another chain: the sender should not have sent it.
         Ok(Err(SubmitError::Tx(_))) => Acceptance::Reject,
         // Already known, no longer valid here, or no room: not the sender's fault.

@@ -58,16 +58,20 @@ pub fn start<B: KvBackend>(
     events: mpsc::Receiver<NetworkEvent>,
     role: Role,
 ) {
-    let publisher = client.clone();
-    let rt = tokio::runtime::Handle::current();
+    // One task publishes them in admission order (one task per transaction would let a
+    // signer's n+1 overtake its n on the way out).
+    let (outbox, mut to_publish) = mpsc::unbounded_channel::<Vec<u8>>();
     node.on_local_tx(Box::new(move |tx| {
-        let (c, data) = (publisher.clone(), encoding::encode(tx));
-        rt.spawn(async move {
-            if let Err(e) = c.publish(Topic::Transactions, data).await {
+        let _ = outbox.send(encoding::encode(tx));
+    }));
+    let publisher = client.clone();
+    tokio::spawn(async move {
+        while let Some(data) = to_publish.recv().await {
+            if let Err(e) = publisher.publish(Topic::Transactions, data).await {
                 tracing::warn!(error = %e, "could not gossip a transaction");
             }
-        });
-    }));
+        }
+    });
     let shared = Arc::new(Shared {
         node,
         client,
