@@ -2,10 +2,10 @@
 //! (`testnet/faults`, scenario `bad_gossip_dropped`).
 //!
 //! It joins the network as a real libp2p peer with a member key from the genesis file (so it
-//! passes the allow list and the noise handshake) and publishes, on the real topics:
-//! undecodable transactions, a transaction forged in another member's name, undecodable
-//! consensus messages, a prevote forged in a validator's name, and a transaction larger
-//! than any node accepts. It then prints one JSON line saying what it sent (with the forged
+//! passes the allow list and the noise handshake) and publishes, on the real topics: a
+//! transaction over the chain's `max_tx_bytes`, undecodable transactions, a transaction
+//! forged in another member's name, undecodable consensus messages, a prevote forged in a
+//! validator's name, and a message over the gossip frame limit. It then prints one JSON line saying what it sent (with the forged
 //! transactions' hashes, which no node must ever know) and exits. Not part of the product.
 
 use anyhow::{bail, Context, Result};
@@ -14,9 +14,9 @@ use custody_consensus::{Height, Round, SignedVote, Signer, Vote, VoteKind};
 use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::encoding;
 use custody_ledger::genesis::{Genesis, MemberId};
-use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
+use custody_ledger::gs1::{Expiry, Gtin, ItemId, Lot, Serial};
 use custody_ledger::hash::Hash32;
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, SetStatus, StatusChange, Transaction};
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::network::{self, NetworkConfig, Topic};
 use rand::RngCore;
@@ -55,6 +55,7 @@ struct Sent {
     garbage_consensus: u32,
     forged_vote: u32,
     oversized_tx: u32,
+    over_max_tx_bytes: u32,
 }
 
 #[tokio::main]
@@ -111,7 +112,30 @@ async fn main() -> Result<()> {
     let chain = genesis.chain_id.as_str();
     let mut rng = rand::thread_rng();
     let mut sent = Sent::default();
+    let own_name = genesis
+        .member_by_key(&key.public_key())
+        .map(|m| m.name.clone())
+        .context("the key is not a genesis member's")?;
     for round in 0..args.rounds {
+        // Signed by the adversary in its own name, but over the chain's max_tx_bytes (and
+        // within the gossip frame limit, so it reaches the node's checks).
+        let big = Transaction {
+            chain_id: chain.into(),
+            signer: own_name.clone(),
+            sequence: 1 + u64::from(round),
+            event_time_ms: 1_700_000_000_000,
+            payload: Payload::SetStatus(SetStatus {
+                items: vec![ItemId::parse("(01)10614141000019(21)BIG")?],
+                status: StatusChange::Quarantine,
+                reason: "x".repeat(genesis.params.max_tx_bytes as usize + 1024),
+            }),
+        }
+        .sign(&key);
+        client
+            .publish(Topic::Transactions, encoding::encode(&big))
+            .await?;
+        sent.over_max_tx_bytes += 1;
+
         let mut junk = vec![0u8; 512];
         rng.fill_bytes(&mut junk);
         client.publish(Topic::Transactions, junk.clone()).await?;
@@ -172,6 +196,7 @@ async fn main() -> Result<()> {
             "garbage_consensus": sent.garbage_consensus,
             "forged_vote": sent.forged_vote,
             "oversized_tx": sent.oversized_tx,
+            "over_max_tx_bytes": sent.over_max_tx_bytes,
             "connected_at_end": connected.len(),
         })
     );
