@@ -230,7 +230,7 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
         20_000,
     )?);
 
-    let mut config = NetworkConfig::new(key.to_bytes(), allowed_keys(&genesis));
+    let mut config = NetworkConfig::new(key.to_bytes(), peering::allowed_keys(&genesis));
     config.listen_addrs = vec![p2p_listen];
     config.bootstrap = peers;
     config.chain_id = Some(genesis.chain_id.clone());
@@ -274,17 +274,4 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
         }
     });
     Ok((client, running))
-}
-
-/// Every key the genesis names (validators and members): the only peers allowed.
-fn allowed_keys(genesis: &Genesis) -> Vec<custody_consensus::PublicKey> {
-    let mut keys: Vec<_> = genesis
-        .validators
-        .iter()
-        .map(|v| v.public_key)
-        .chain(genesis.members.iter().map(|m| m.public_key))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
 }

@@ -17,8 +17,22 @@ use crate::node::Node;
 use crate::storage::KvBackend;
 use custody_consensus::PublicKey;
 use custody_ledger::encoding;
+use custody_ledger::genesis::Genesis;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
+
+/// The keys that may connect: every validator's and every member's in `genesis`, sorted.
+pub fn allowed_keys(genesis: &Genesis) -> Vec<PublicKey> {
+    let mut keys: Vec<_> = genesis
+        .validators
+        .iter()
+        .map(|v| v.public_key)
+        .chain(genesis.members.iter().map(|m| m.public_key))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
 
 /// Where consensus messages from peers go.
 #[derive(Clone)]

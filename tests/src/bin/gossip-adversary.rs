@@ -19,6 +19,7 @@ use custody_ledger::hash::Hash32;
 use custody_ledger::transaction::{Commission, Payload, SetStatus, StatusChange, Transaction};
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::network::{self, NetworkConfig, Topic};
+use custody_node::peering;
 use rand::RngCore;
 use serde_json::json;
 use std::path::PathBuf;
@@ -78,15 +79,7 @@ async fn main() -> Result<()> {
         bail!("no member named {} in the genesis file", args.impersonate);
     }
 
-    let mut allowed: Vec<_> = genesis
-        .validators
-        .iter()
-        .map(|v| v.public_key)
-        .chain(genesis.members.iter().map(|m| m.public_key))
-        .collect();
-    allowed.sort();
-    allowed.dedup();
-    let mut config = NetworkConfig::new(key.to_bytes(), allowed);
+    let mut config = NetworkConfig::new(key.to_bytes(), peering::allowed_keys(&genesis));
     config.listen_addrs = vec!["/ip4/0.0.0.0/tcp/0".into()];
     config.bootstrap = args.peers.clone();
     config.chain_id = Some(genesis.chain_id.clone());
