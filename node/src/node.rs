@@ -2,7 +2,7 @@
 //! together. HTTP handlers call [`Node::submit`] and the read methods; the producer task
 //! calls [`Node::produce_block`].
 
-use crate::mempool::{EarlyTxs, Mempool, MempoolError};
+use crate::mempool::{EarlyTxs, Mempool, MempoolError, MAX_EARLY_BYTES};
 use crate::peers::PeerBook;
 use crate::storage::{KvBackend, StorageError, Store};
 use custody_consensus::Evidence;
@@ -235,7 +235,7 @@ impl<B: KvBackend> Node<B> {
             genesis,
             store,
             mempool: Mutex::new(Mempool::new(mempool_capacity)),
-            early: Mutex::new(EarlyTxs::new(mempool_capacity)),
+            early: Mutex::new(EarlyTxs::new(mempool_capacity, MAX_EARLY_BYTES)),
             rejected: Mutex::new(RejectLog::default()),
             on_admit: OnceLock::new(),
             on_local_tx: OnceLock::new(),
@@ -350,17 +350,17 @@ impl<B: KvBackend> Node<B> {
         let next = self
             .next_sequence(&tx.tx.signer)
             .map_err(|StateError(s)| SubmitError::Storage(StorageError::Backend(s)))?;
+        let signer = tx.tx.signer.clone();
         if tx.tx.sequence > next {
             let held = self.early().hold(tx, next);
-            // It may have become admissible meanwhile.
-            self.release_early(&[]);
+            // The gap may have filled meanwhile.
+            self.release_early(&[signer]);
             return Ok(if held {
                 PeerAdmission::Held
             } else {
                 PeerAdmission::TooEarly
             });
         }
-        let signer = tx.tx.signer.clone();
         let hash = self.admit_checked(tx)?;
         self.release_early(&[signer]);
         Ok(PeerAdmission::Admitted(hash))
@@ -398,11 +398,15 @@ impl<B: KvBackend> Node<B> {
         self.early.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Checks and admits a transaction (from a client or a peer) into the mempool.
-    /// Signature checks run before the mempool lock.
+    /// Checks and admits a transaction (from a client or a peer) into the mempool, then
+    /// any held ones of its signer that were waiting for it. Signature checks run before
+    /// the mempool lock.
     pub fn admit(&self, tx: SignedTransaction) -> Result<Hash32, SubmitError> {
         tx.check_stateless(&self.genesis)?;
-        self.admit_checked(tx)
+        let signer = tx.tx.signer.clone();
+        let hash = self.admit_checked(tx)?;
+        self.release_early(&[signer]);
+        Ok(hash)
     }
 
     /// [`admit`](Self::admit) for a transaction whose stateless checks passed.

@@ -8,6 +8,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+/// Most peers (message authors included) the book keeps.
+pub const MAX_PEERS_KEPT: usize = 1_024;
+
 /// How this node judged one gossip message from a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -57,9 +60,13 @@ pub struct PeerBook {
 }
 
 impl PeerBook {
-    /// Counts a gossip message authored by `peer`.
+    /// Counts a gossip message authored by `peer`. Authors past [`MAX_PEERS_KEPT`] are not
+    /// counted (a peer may relay messages signed by keys made up on the spot).
     pub fn note(&self, peer: PublicKey, verdict: Verdict) {
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        if peers.len() >= MAX_PEERS_KEPT && !peers.contains_key(&peer) {
+            return;
+        }
         let e = peers.entry(peer).or_default();
         match verdict {
             Verdict::Accepted => e.accepted += 1,
@@ -153,6 +160,17 @@ mod tests {
         let s = book.snapshot(&g);
         assert!(s.iter().all(|p| !p.connected && p.score.is_none()));
         assert_eq!(book.connected(), 0);
+    }
+
+    #[test]
+    fn bounded() {
+        let book = PeerBook::default();
+        for i in 0..MAX_PEERS_KEPT + 10 {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            book.note(PublicKey(key), Verdict::Rejected);
+        }
+        assert_eq!(book.snapshot(&genesis()).len(), MAX_PEERS_KEPT);
     }
 
     #[test]

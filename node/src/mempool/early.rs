@@ -1,7 +1,8 @@
 //! [`EarlyTxs`]: transactions from peers that arrived ahead of their signer's next sequence
 //! number. Gossip does not keep order — a member's transactions n and n+1 may reach a node
 //! the other way round — so n+1 waits here until n is admitted or committed, instead of
-//! being lost until a block carries it. Bounded in total and in how far ahead it looks.
+//! being lost until a block carries it. Bounded in count, in bytes and in how far ahead it
+//! looks.
 
 use custody_ledger::genesis::MemberId;
 use custody_ledger::transaction::SignedTransaction;
@@ -9,36 +10,49 @@ use std::collections::BTreeMap;
 
 /// How far past a signer's next sequence a transaction may be held.
 pub const MAX_AHEAD: u64 = 1_024;
+/// Most bytes (encoded transactions) held in all.
+pub const MAX_EARLY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Early transactions by signer and sequence.
 #[derive(Debug)]
 pub struct EarlyTxs {
-    by_signer: BTreeMap<MemberId, BTreeMap<u64, SignedTransaction>>,
+    by_signer: BTreeMap<MemberId, BTreeMap<u64, (SignedTransaction, usize)>>,
     len: usize,
+    bytes: usize,
     capacity: usize,
+    max_bytes: usize,
 }
 
 impl EarlyTxs {
-    /// Holds at most `capacity` transactions.
-    pub fn new(capacity: usize) -> Self {
+    /// Holds at most `capacity` transactions of at most `max_bytes` in all.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         EarlyTxs {
             by_signer: BTreeMap::new(),
             len: 0,
+            bytes: 0,
             capacity,
+            max_bytes,
         }
     }
 
     /// Holds `tx`, whose signer's next sequence is `next` (`tx.sequence > next`). False if
-    /// it is too far ahead or the holder is full (the transaction is then dropped).
+    /// it is not ahead, too far ahead, or there is no room (the transaction is then dropped).
     pub fn hold(&mut self, tx: SignedTransaction, next: u64) -> bool {
         let seq = tx.tx.sequence;
         if seq <= next || seq - next > MAX_AHEAD || self.len >= self.capacity {
             return false;
         }
+        let size = tx.encoded_len();
+        if self.bytes + size > self.max_bytes {
+            return false;
+        }
         let slot = self.by_signer.entry(tx.tx.signer.clone()).or_default();
-        if slot.insert(seq, tx).is_none() {
+        if let Some((_, old)) = slot.insert(seq, (tx, size)) {
+            self.bytes -= old;
+        } else {
             self.len += 1;
         }
+        self.bytes += size;
         true
     }
 
@@ -47,16 +61,16 @@ impl EarlyTxs {
     pub fn take(&mut self, member: &MemberId, next: u64) -> Option<SignedTransaction> {
         let slot = self.by_signer.get_mut(member)?;
         let newer = slot.split_off(&next);
-        self.len -= slot.len();
-        *slot = newer;
-        let tx = slot.remove(&next);
-        if tx.is_some() {
+        let older = std::mem::replace(slot, newer);
+        let taken = slot.remove(&next);
+        for (_, size) in older.values().chain(&taken) {
             self.len -= 1;
+            self.bytes -= size;
         }
         if slot.is_empty() {
             self.by_signer.remove(member);
         }
-        tx
+        taken.map(|(tx, _)| tx)
     }
 
     /// Signers with held transactions.
@@ -67,6 +81,11 @@ impl EarlyTxs {
     /// Number of held transactions.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Bytes of the held transactions (encoded).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// True if nothing is held.
@@ -98,7 +117,7 @@ mod tests {
 
     #[test]
     fn holds_ahead_and_gives_back_in_order() {
-        let mut e = EarlyTxs::new(10);
+        let mut e = EarlyTxs::new(10, MAX_EARLY_BYTES);
         assert!(!e.hold(tx("a", 3), 3), "not ahead");
         assert!(!e.hold(tx("a", 3 + MAX_AHEAD + 1), 3), "too far ahead");
         assert!(e.hold(tx("a", 5), 3));
@@ -114,7 +133,7 @@ mod tests {
 
     #[test]
     fn older_ones_are_dropped_when_the_sequence_moved_past_them() {
-        let mut e = EarlyTxs::new(10);
+        let mut e = EarlyTxs::new(10, MAX_EARLY_BYTES);
         assert!(e.hold(tx("a", 4), 2));
         assert!(e.hold(tx("a", 5), 2));
         assert!(e.hold(tx("a", 7), 2));
@@ -123,14 +142,26 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(e.take(&"a".into(), 7).unwrap().tx.sequence, 7);
         assert!(e.is_empty() && e.signers().is_empty());
+        assert_eq!(e.bytes(), 0);
     }
 
     #[test]
-    fn bounded() {
-        let mut e = EarlyTxs::new(2);
+    fn bounded_in_count_and_bytes() {
+        let mut e = EarlyTxs::new(2, MAX_EARLY_BYTES);
         assert!(e.hold(tx("a", 2), 1));
         assert!(e.hold(tx("a", 3), 1));
         assert!(!e.hold(tx("a", 4), 1));
         assert_eq!(e.len(), 2);
+
+        let size = tx("a", 2).encoded_len();
+        let mut e = EarlyTxs::new(10, 2 * size);
+        assert!(e.hold(tx("a", 2), 1));
+        assert!(
+            e.hold(tx("a", 2), 1),
+            "the same again replaces, takes no more room"
+        );
+        assert!(e.hold(tx("a", 3), 1));
+        assert_eq!((e.len(), e.bytes()), (2, 2 * size));
+        assert!(!e.hold(tx("a", 4), 1), "over the byte bound");
     }
 }

@@ -9,5 +9,5 @@
 mod early;
 mod pool;
 
-pub use early::{EarlyTxs, MAX_AHEAD};
+pub use early::{EarlyTxs, MAX_AHEAD, MAX_EARLY_BYTES};
 pub use pool::{Admission, Mempool, MempoolError, PendingTx};
