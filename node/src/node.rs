@@ -41,6 +41,12 @@ pub enum SubmitError {
     Storage(#[from] StorageError),
 }
 
+impl From<StateError> for SubmitError {
+    fn from(StateError(s): StateError) -> Self {
+        SubmitError::Storage(StorageError::Backend(s))
+    }
+}
+
 /// What [`Node::admit_from_peer`] did with a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerAdmission {
@@ -327,7 +333,7 @@ impl<B: KvBackend> Node<B> {
 
     /// Records proof that a validator signed two conflicting messages.
     pub fn note_equivocation(&self, evidence: Evidence<Hash32>) {
-        let mut log = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        let mut log = self.evidence_log();
         log.seen += 1;
         if log.recent.len() == MAX_EVIDENCE_KEPT {
             log.recent.pop_front();
@@ -335,10 +341,19 @@ impl<B: KvBackend> Node<B> {
         log.recent.push_back(evidence);
     }
 
+    fn evidence_log(&self) -> MutexGuard<'_, EvidenceLog> {
+        self.evidence.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many equivocations were detected since the node started.
+    pub fn equivocation_count(&self) -> u64 {
+        self.evidence_log().seen
+    }
+
     /// How many equivocations were detected since the node started, and the latest ones
     /// (at most [`MAX_EVIDENCE_KEPT`], oldest first).
     pub fn equivocations(&self) -> (u64, Vec<Evidence<Hash32>>) {
-        let log = self.evidence.lock().unwrap_or_else(|p| p.into_inner());
+        let log = self.evidence_log();
         (log.seen, log.recent.iter().cloned().collect())
     }
 
@@ -347,9 +362,7 @@ impl<B: KvBackend> Node<B> {
     /// ones before it are admitted or committed; each admission releases the next held one.
     pub fn admit_from_peer(&self, tx: SignedTransaction) -> Result<PeerAdmission, SubmitError> {
         tx.check_stateless(&self.genesis)?;
-        let next = self
-            .next_sequence(&tx.tx.signer)
-            .map_err(|StateError(s)| SubmitError::Storage(StorageError::Backend(s)))?;
+        let next = self.next_sequence(&tx.tx.signer)?;
         let signer = tx.tx.signer.clone();
         if tx.tx.sequence > next {
             let held = self.early().hold(tx, next);
@@ -375,9 +388,14 @@ impl<B: KvBackend> Node<B> {
             signers.to_vec()
         };
         for signer in signers {
-            loop {
-                let Ok(next) = self.next_sequence(&signer) else {
-                    return;
+            // Most admissions find nothing held: skip the sequence lookup for them.
+            while self.early().holds(&signer) {
+                let next = match self.next_sequence(&signer) {
+                    Ok(next) => next,
+                    Err(e) => {
+                        tracing::error!(error = %e, "storage failed while releasing held transactions");
+                        return;
+                    }
                 };
                 let Some(tx) = self.early().take(&signer, next) else {
                     break;
@@ -429,9 +447,7 @@ impl<B: KvBackend> Node<B> {
                 "mempool is full ({n} transactions): retry later"
             ))),
             Err(MempoolError::Rejected(ApplyError::Rule(r))) => Err(SubmitError::Rule(r)),
-            Err(MempoolError::Rejected(ApplyError::State(StateError(s)))) => {
-                Err(SubmitError::Storage(StorageError::Backend(s)))
-            }
+            Err(MempoolError::Rejected(ApplyError::State(e))) => Err(e.into()),
         }
     }
 

@@ -124,7 +124,7 @@ fn a_validator_signing_conflicting_votes_is_reported_with_checkable_evidence() {
             s.height == height && s.step != "idle"
         },
     );
-    assert_eq!(c.node(0).equivocations().0, 0);
+    assert_eq!(c.node(0).equivocation_count(), 0);
 
     // Someone holding validator 3's key signs two different prevotes for one height and round.
     let round = c.node(0).consensus_status().round;
@@ -156,7 +156,7 @@ fn a_validator_signing_conflicting_votes_is_reported_with_checkable_evidence() {
         wait_for(
             "the equivocation to be reported",
             Duration::from_secs(10),
-            || c.node(i).equivocations().0 >= 1,
+            || c.node(i).equivocation_count() >= 1,
         );
         let (_, evidence) = c.node(i).equivocations();
         let e = evidence.last().unwrap();

@@ -104,7 +104,7 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
         "consensus": to_json(&node.consensus_status()),
         "members": g.members.len(),
         "peers": node.peers().connected(),
-        "equivocations": node.equivocations().0,
+        "equivocations": node.equivocation_count(),
     })))
 }
 

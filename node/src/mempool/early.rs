@@ -73,6 +73,11 @@ impl EarlyTxs {
         taken.map(|(tx, _)| tx)
     }
 
+    /// True if `member` has held transactions.
+    pub fn holds(&self, member: &MemberId) -> bool {
+        self.by_signer.contains_key(member)
+    }
+
     /// Signers with held transactions.
     pub fn signers(&self) -> Vec<MemberId> {
         self.by_signer.keys().cloned().collect()
@@ -128,6 +133,7 @@ mod tests {
         assert_eq!(e.take(&"a".into(), 4).unwrap().tx.sequence, 4);
         assert_eq!(e.take(&"a".into(), 5).unwrap().tx.sequence, 5);
         assert_eq!(e.signers(), vec![MemberId::from("b")]);
+        assert!(e.holds(&"b".into()) && !e.holds(&"a".into()));
         assert_eq!(e.len(), 1);
     }
 
