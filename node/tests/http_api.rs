@@ -26,12 +26,23 @@ impl Drop for DevNode {
     }
 }
 
+/// The first of `n` consecutive free ports, chosen below Linux's ephemeral range (32768–
+/// 60999) so that no `:0` bind (the nodes' own p2p listeners) can take one meanwhile. The
+/// dev network serves its four validators' APIs on port..port+3.
+fn free_ports(n: u16) -> u16 {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..1000 {
+        let base = rng.gen_range(20_000..32_000 - n);
+        if (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports in 20000..32000");
+}
+
 fn start() -> DevNode {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_ports(4);
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_custody-node"))
         .args(["dev", "--data-dir"])

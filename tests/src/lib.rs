@@ -28,12 +28,21 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A free TCP port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// The first of `n` consecutive free TCP ports on 127.0.0.1 (each bound then released).
+///
+/// Chosen at random below Linux's ephemeral range (32768–60999): a port the OS hands out for
+/// a `:0` bind (a node's p2p listener, an outgoing connection) can then never take one of
+/// them between this check and the node binding it.
+pub fn free_ports(n: u16) -> u16 {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..1000 {
+        let base = rng.gen_range(20_000..32_000 - n);
+        if (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports in 20000..32000");
 }
 
 /// A running `custody-node dev` process, killed on drop.
@@ -51,7 +60,8 @@ pub struct DevNode {
 impl DevNode {
     /// Starts `custody-node dev` in `data_dir` and waits until its API answers.
     pub fn start(data_dir: &Path) -> Result<DevNode> {
-        Self::start_on(data_dir, free_port())
+        // The dev network's four validators serve their APIs on port..port+3.
+        Self::start_on(data_dir, free_ports(4))
     }
 
     /// Starts on a given port.

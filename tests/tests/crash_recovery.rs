@@ -275,7 +275,7 @@ fn committed_blocks_survive_sigkill_under_load() {
 }
 
 /// Waits until the dev network's four validators (API ports `port`..`port+3`) report the
-/// same height several times in a row.
+/// same height, with nothing left to decide, several times in a row.
 fn settle(port: u16) {
     let start = std::time::Instant::now();
     let mut same = 0;
@@ -284,13 +284,23 @@ fn settle(port: u16) {
             start.elapsed() < Duration::from_secs(60),
             "validators did not converge"
         );
-        let heights: Vec<Option<u64>> = (0..4)
+        // Same height everywhere and nothing left to decide: a validator restarted with a
+        // lock rejoins its height and may still commit the block it locked on.
+        let states: Vec<Option<(u64, String)>> = (0..4)
             .map(|i| {
-                get(&format!("http://127.0.0.1:{}/v1/status", port + i))
-                    .and_then(|s| s["height"].as_u64())
+                get(&format!("http://127.0.0.1:{}/v1/status", port + i)).and_then(|s| {
+                    Some((
+                        s["height"].as_u64()?,
+                        s["consensus"]["step"].as_str()?.to_string(),
+                    ))
+                })
             })
             .collect();
-        let converged = heights.iter().all(|h| h.is_some() && *h == heights[0]);
+        let converged = states.iter().all(|s| {
+            s.as_ref().is_some_and(|(h, step)| {
+                step == "idle" && Some(*h) == states[0].as_ref().map(|s| s.0)
+            })
+        });
         same = if converged { same + 1 } else { 0 };
         std::thread::sleep(Duration::from_millis(100));
     }
