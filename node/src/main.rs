@@ -347,10 +347,40 @@ impl RunningNode {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Api => f.write_str("the API server stopped"),
+            Failure::ConsensusErr(e) => write!(f, "consensus stopped: {e}"),
+            Failure::ConsensusEnded => f.write_str("consensus stopped"),
+            Failure::ConsensusPanicked => f.write_str("the consensus thread panicked"),
+        }
+    }
+}
+
+/// The first node that failed, and how.
+struct NodeFailure {
+    node: String,
+    failure: Failure,
+}
+
+impl NodeFailure {
+    /// The error the process exits with.
+    fn into_error(self) -> anyhow::Error {
+        let e = match self.failure {
+            // A consensus error keeps its type (and its own arm), so that errors such as a
+            // divergence from the network can be mapped to exit codes of their own.
+            Failure::ConsensusErr(e) => anyhow::Error::new(e).context("consensus stopped"),
+            other => anyhow::anyhow!("{other}"),
+        };
+        e.context(format!("node {}", self.node))
+    }
+}
+
 /// How the nodes' run ended, and what is left to stop outside the runtime.
 struct Stopped {
-    /// `None` after a stop signal; else the first failure, as the error to exit with.
-    failure: Option<anyhow::Error>,
+    /// `None` after a stop signal; else the first failure.
+    failure: Option<NodeFailure>,
     nodes: Vec<RunningNode>,
 }
 
@@ -368,18 +398,10 @@ async fn run_until_stopped(mut nodes: Vec<RunningNode>, signals: &mut StopSignal
             (failure, i, _) = first => Some((i, failure)),
         }
     };
-    let failure = failure.map(|(i, f)| {
-        let name = nodes[i].name.clone();
-        let e = match f {
-            Failure::Api => anyhow::anyhow!("the API server stopped"),
-            // A consensus error: its own path, so that it can be told apart.
-            Failure::ConsensusErr(e) => anyhow::Error::new(e).context("consensus stopped"),
-            Failure::ConsensusEnded => anyhow::anyhow!("consensus stopped"),
-            Failure::ConsensusPanicked => anyhow::anyhow!("consensus thread panicked"),
-        };
-        let e = e.context(format!("node {name}"));
-        tracing::error!(error = format!("{e:#}"), "stopping after a failure");
-        e
+    let failure = failure.map(|(i, failure)| {
+        let node = nodes[i].name.clone();
+        tracing::error!(%node, %failure, "stopping after a failure");
+        NodeFailure { node, failure }
     });
     for node in &mut nodes {
         if let Some(stop) = node.api_stop.take() {
@@ -423,7 +445,8 @@ fn finish(rt: tokio::runtime::Runtime, ran: Result<Stopped>) -> Result<()> {
             let joined = loop {
                 match rx.try_recv() {
                     Ok(r) => break Some(r),
-                    Err(oneshot::error::TryRecvError::Closed) => break None,
+                    // The watcher thread cannot end without sending; treat it as a panic.
+                    Err(oneshot::error::TryRecvError::Closed) => break Some(Err(Box::new(()))),
                     Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => {
                         break None
                     }
@@ -449,11 +472,11 @@ fn finish(rt: tokio::runtime::Runtime, ran: Result<Stopped>) -> Result<()> {
             trouble.push(anyhow::Error::new(e).context(format!("{}: flushing", node.name)));
         }
     }
-    if let Some(e) = stopped.failure {
+    if let Some(failure) = stopped.failure {
         for t in &trouble {
             tracing::error!(error = format!("{t:#}"), "while stopping");
         }
-        return Err(e);
+        return Err(failure.into_error());
     }
     if let Some(first) = trouble.into_iter().next() {
         return Err(first.context("stopping"));
