@@ -115,6 +115,14 @@ impl Proc {
     /// Commissions one serial as the manufacturer (key in `data_dir`) and waits until it is
     /// committed; returns the transaction hash and its height.
     fn commit_one(&self, data_dir: &Path, serial: &str) -> (String, u64) {
+        let hash = self.submit(data_dir, serial);
+        let status = self.get(&format!("/v1/transactions/{hash}?wait_ms=30000"));
+        assert_eq!(status["status"], "committed", "{status}");
+        (hash, status["height"].as_u64().unwrap())
+    }
+
+    /// Submits a commission of one serial as the manufacturer; returns its hash.
+    fn submit(&self, data_dir: &Path, serial: &str) -> String {
         let genesis =
             Genesis::from_json(&std::fs::read_to_string(data_dir.join("genesis.json")).unwrap())
                 .unwrap();
@@ -141,10 +149,7 @@ impl Proc {
             .unwrap()
             .into_json()
             .unwrap();
-        let hash = answer["hash"].as_str().unwrap().to_string();
-        let status = self.get(&format!("/v1/transactions/{hash}?wait_ms=30000"));
-        assert_eq!(status["status"], "committed", "{status}");
-        (hash, status["height"].as_u64().unwrap())
+        answer["hash"].as_str().unwrap().to_string()
     }
 }
 
@@ -244,7 +249,15 @@ fn run_validator_and_follower_stop_on_sigterm_and_sigint() {
     let args = run_args("regulator", "observer", port + 1);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let f = Proc::start(&args, port + 1, dir.path().join("f-1.log"));
+    // A transaction sent to the follower alone stays pending: a long poll on it is still
+    // waiting (for up to 30 s) when the signal comes, and does not hold the stop up.
+    let hash = f.submit(&net, "3");
+    let url = format!("{}/v1/transactions/{hash}?wait_ms=30000", f.url);
+    let long_poll = std::thread::spawn(move || ureq::get(&url).call().is_ok());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!long_poll.is_finished(), "the long poll is waiting");
     assert_clean_exit(f.stop_with("INT"), "follower after SIGINT");
+    let _ = long_poll.join().unwrap();
     let f = Proc::start(&args, port + 1, dir.path().join("f-2.log"));
     let _idle = idle_connection(&f.url);
     assert_clean_exit(f.stop_with("TERM"), "follower after SIGTERM");
