@@ -569,3 +569,55 @@ async fn start_node(setup: NodeSetup) -> Result<RunningNode> {
         consensus: Some(consensus_rx),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn run_limits(extra: &[&str]) -> Result<ServeConfig> {
+        let base = [
+            "custody-node",
+            "run",
+            "--genesis",
+            "g",
+            "--key",
+            "k",
+            "--data-dir",
+            "d",
+        ];
+        let cli = Cli::try_parse_from(base.iter().chain(extra))?;
+        match cli.command {
+            Command::Run { api_limits, .. } => api_limits.config(),
+            _ => bail!("not run"),
+        }
+    }
+
+    #[test]
+    fn api_limit_flags_default_and_parse() -> Result<()> {
+        Cli::command().debug_assert();
+        assert_eq!(run_limits(&[])?, ServeConfig::default());
+        let c = run_limits(&[
+            "--api-max-connections",
+            "10",
+            "--api-max-connections-per-ip",
+            "3",
+            "--api-header-timeout-ms",
+            "500",
+            "--api-body-timeout-ms",
+            "700",
+        ])?;
+        assert_eq!(
+            c,
+            ServeConfig {
+                header_timeout: Duration::from_millis(500),
+                body_timeout: Duration::from_millis(700),
+                max_connections: 10,
+                max_connections_per_ip: 3,
+            }
+        );
+        assert!(run_limits(&["--api-max-connections", "0"]).is_err());
+        assert!(run_limits(&["--api-body-timeout-ms", "0"]).is_err());
+        Ok(())
+    }
+}
