@@ -113,6 +113,7 @@ pub async fn serve(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
+    let mut refused = RefusalLog::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -131,7 +132,10 @@ pub async fn serve(
                             stop_rx.clone(),
                         ));
                     }
-                    None => refuse(stream, peer),
+                    None => {
+                        refuse(stream, peer);
+                        refused.note();
+                    }
                 },
                 Err(e) if is_connection_error(&e) => {}
                 Err(e) => {
@@ -177,6 +181,34 @@ fn refuse(stream: TcpStream, peer: SocketAddr) {
         REFUSAL_BODY.len()
     );
     let _ = stream.try_write(answer.as_bytes());
+}
+
+/// Counts refused connections and says so in the log at most every [`Self::EVERY`], so
+/// that a flood does not flood the log too.
+#[derive(Default)]
+struct RefusalLog {
+    since_last: u64,
+    last: Option<Instant>,
+}
+
+impl RefusalLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn note(&mut self) {
+        self.since_last += 1;
+        let now = Instant::now();
+        if self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= Self::EVERY)
+        {
+            tracing::warn!(
+                refused = self.since_last,
+                "API connection limit reached: refusing connections"
+            );
+            self.since_last = 0;
+            self.last = Some(now);
+        }
+    }
 }
 
 /// Serves one connection until it closes, its timeouts end it, or the server stops.
