@@ -4,6 +4,10 @@
 //! Both stop cleanly on SIGINT or SIGTERM: the API stops accepting and closes its
 //! connections, each consensus driver (or follower) is told to stop and joined, the chain
 //! data is flushed, and the process exits 0 (1 if a part failed or would not stop).
+//!
+//! Exit status 3: the node stopped because a block certified by 2f+1 validators does not
+//! apply to its state (see `DriverError::Diverged`); it never goes on serving stale state
+//! as current.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -134,7 +138,31 @@ struct NodeSetup {
     peers: Vec<String>,
 }
 
-fn main() -> Result<()> {
+/// Exit status when the node stopped because its state diverges from the chain's (a block
+/// certified by 2f+1 validators does not apply here): restarting it will not help; its data
+/// folder must be checked, or rebuilt from peers.
+const EXIT_DIVERGED: u8 = 3;
+
+/// Bytes a proposal message takes beside its block (signature, round numbers, framing).
+const PROPOSAL_ROOM: usize = 16 * 1024;
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            let diverged = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<DriverError>(),
+                    Some(DriverError::Diverged { .. })
+                )
+            });
+            std::process::ExitCode::from(if diverged { EXIT_DIVERGED } else { 1 })
+        }
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -519,6 +547,15 @@ async fn start_node(setup: NodeSetup) -> Result<RunningNode> {
     config.listen_addrs = vec![p2p_listen];
     config.bootstrap = peers;
     config.chain_id = Some(genesis.chain_id.clone());
+    // A proposal carries its block: the largest valid block must fit one gossip frame.
+    let proposal_bytes = genesis.params.max_block_bytes as usize + PROPOSAL_ROOM;
+    if proposal_bytes > config.max_gossip_bytes {
+        bail!(
+            "the genesis allows blocks of {} bytes, but a proposal must fit the network's {}-byte gossip frame",
+            genesis.params.max_block_bytes,
+            config.max_gossip_bytes
+        );
+    }
     let (client, events, event_loop) = network::new(config).context("starting the network")?;
     tokio::spawn(event_loop.run());
 
