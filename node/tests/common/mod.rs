@@ -52,6 +52,8 @@ pub struct Hub {
     pub cut: Mutex<HashSet<usize>>,
     /// Lose every proposal (no round can decide; rounds go by on timeouts).
     pub drop_proposals: AtomicBool,
+    /// Deliver proposals without their blocks (peers must fetch the bodies).
+    pub strip_bodies: AtomicBool,
     pub sent: Mutex<Vec<(usize, ConsensusMessage)>>,
 }
 
@@ -96,7 +98,14 @@ impl Gossip for HubGossip {
             return;
         }
         // Through the wire format, as the network will carry it.
-        let bytes = msg.encode();
+        let bytes = match msg {
+            ConsensusMessage::Proposal { proposal, .. }
+                if self.hub.strip_bodies.load(Ordering::SeqCst) =>
+            {
+                ConsensusMessage::ProposalHeader(proposal.clone()).encode()
+            }
+            m => m.encode(),
+        };
         let nodes = self.hub.nodes.lock().unwrap().clone();
         for (i, h) in self.hub.handles.lock().unwrap().iter().enumerate() {
             if i != self.me && !cut.contains(&i) {
@@ -236,8 +245,13 @@ pub fn commission_payload(serials: &[String], location: Option<&str>) -> Payload
 impl Cluster {
     /// The original cluster: one member, `manufacturer` (prefix 0614141, no GLNs).
     pub fn new() -> Cluster {
+        Cluster::with_params(fast_params())
+    }
+
+    /// [`Cluster::new`] with other chain parameters.
+    pub fn with_params(params: ChainParams) -> Cluster {
         let key = member_key(0);
-        let genesis = cluster_genesis(
+        let mut genesis = cluster_genesis(
             "cluster-test",
             vec![Member {
                 name: "manufacturer".into(),
@@ -247,6 +261,7 @@ impl Cluster {
                 glns: vec![],
             }],
         );
+        genesis.params = params;
         Cluster::start_with(genesis, [("manufacturer".into(), key)].into())
     }
 
@@ -345,24 +360,31 @@ impl Cluster {
         (0..N).filter(|i| self.validators[*i].is_some()).collect()
     }
 
-    /// Signs `payload` as `member` with its next sequence number and submits it to every
-    /// running validator (as gossip would). Returns the transaction hash.
-    pub fn submit(&mut self, member: &str, payload: Payload) -> Hash32 {
+    /// `payload` signed as `member` with its next sequence number, not submitted (and the
+    /// sequence not used up).
+    pub fn sign(&self, member: &str, payload: Payload) -> SignedTransaction {
         let member = MemberId::from(member);
         let sequence = self.sequences.get(&member).copied().unwrap_or(0) + 1;
         let key = self
             .member_keys
             .get(&member)
             .unwrap_or_else(|| panic!("no key for member {member}"));
-        let tx: SignedTransaction = Transaction {
+        Transaction {
             chain_id: self.genesis.chain_id.clone(),
             signer: member.clone(),
             sequence,
             event_time_ms: self.next_event_ms,
             payload,
         }
-        .sign(key);
-        self.sequences.insert(member, sequence);
+        .sign(key)
+    }
+
+    /// Signs `payload` as `member` with its next sequence number and submits it to every
+    /// running validator (as gossip would). Returns the transaction hash.
+    pub fn submit(&mut self, member: &str, payload: Payload) -> Hash32 {
+        let tx = self.sign(member, payload);
+        self.sequences
+            .insert(MemberId::from(member), tx.tx.sequence);
         self.next_event_ms += 60_000;
         // A validator that is behind refuses it (its sequence is ahead of what it has
         // seen), as it would refuse it from gossip; the others take it.
