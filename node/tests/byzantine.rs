@@ -3,6 +3,8 @@
 //! is one finding of the byzantine-robustness review; see also `testnet/faults` for the same
 //! behaviours over the real network.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{validator_key, wait_for, Cluster};
