@@ -30,7 +30,9 @@ use custody_ledger::proof::{
     verify_bundle, verify_bundle_bytes, verify_header_chain, CertifiedHeader, ProofBundle,
     StateProof,
 };
-use custody_ledger::smt::{MemNodeStore, Smt};
+use custody_ledger::hash::Hash32;
+use custody_ledger::merkle::{self, InclusionProof};
+use custody_ledger::smt::{MemNodeStore, Smt, SmtProof};
 use custody_ledger::transaction::{Commission, Payload, SignedTransaction, Transaction};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
@@ -513,6 +515,43 @@ proptest! {
             Err(_) => prop_assert!(verify_bundle_bytes(g, &bytes).is_err()),
         }
     }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Inclusion and state proofs are checked against hostile counts, indices and bitmaps.
+    #[test]
+    fn hostile_proofs_verify_to_false_not_a_panic(
+        index in any::<u32>(),
+        leaf_count in prop_oneof![any::<u32>(), (1u32 << 31)..=u32::MAX, 0u32..8],
+        lemmas in proptest::collection::vec(any::<[u8; 32]>().prop_map(Hash32), 0..40),
+        smt_bytes in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        let tx = fixture().tx.hash();
+        let root = fixture().block.header.tx_root;
+        let proof = InclusionProof { index, leaf_count, lemmas };
+        let ok = merkle::verify(&root, &tx, &proof);
+        prop_assert!(!ok || (proof.index == 0 && proof.leaf_count == 1));
+        if let Some(p) = decodes_sanely::<SmtProof>(&smt_bytes)? {
+            let key = Smt::item_key(&fixture().bundle.item);
+            let _ = p.verify(&Smt::empty_root(), &key);
+            let _ = p.verify_absent(&root, &key);
+            let _ = p.siblings();
+        }
+    }
+}
+
+#[test]
+fn an_inclusion_proof_past_half_of_u32_is_refused() {
+    let tx = fixture().tx.hash();
+    let root = fixture().block.header.tx_root;
+    for (index, leaf_count) in [(u32::MAX - 1, u32::MAX), (1 << 31, (1 << 31) + 1), (5, 3)] {
+        let proof = InclusionProof { index, leaf_count, lemmas: vec![] };
+        assert!(!merkle::verify(&root, &tx, &proof));
+    }
+    let good = merkle::prove(&[tx], 0).unwrap();
+    assert!(merkle::verify(&root, &tx, &good));
 }
 
 // ---------------------------------------------------------------------------------------
