@@ -26,12 +26,12 @@ use custody_ledger::gs1::{
     parse_gs1_detailed, parse_scan_data, to_datamatrix, to_digital_link, to_element_string,
     to_epc_urn, Expiry, Gln, Gtin, ItemId, Linter, Lot, Serial, Sscc, GS1_RESOLVER,
 };
+use custody_ledger::hash::Hash32;
+use custody_ledger::merkle::{self, InclusionProof};
 use custody_ledger::proof::{
     verify_bundle, verify_bundle_bytes, verify_header_chain, CertifiedHeader, ProofBundle,
     StateProof,
 };
-use custody_ledger::hash::Hash32;
-use custody_ledger::merkle::{self, InclusionProof};
 use custody_ledger::smt::{MemNodeStore, Smt, SmtProof};
 use custody_ledger::transaction::{Commission, Payload, SignedTransaction, Transaction};
 use ed25519_dalek::SigningKey;
@@ -547,7 +547,11 @@ fn an_inclusion_proof_past_half_of_u32_is_refused() {
     let tx = fixture().tx.hash();
     let root = fixture().block.header.tx_root;
     for (index, leaf_count) in [(u32::MAX - 1, u32::MAX), (1 << 31, (1 << 31) + 1), (5, 3)] {
-        let proof = InclusionProof { index, leaf_count, lemmas: vec![] };
+        let proof = InclusionProof {
+            index,
+            leaf_count,
+            lemmas: vec![],
+        };
         assert!(!merkle::verify(&root, &tx, &proof));
     }
     let good = merkle::prove(&[tx], 0).unwrap();
@@ -664,6 +668,7 @@ proptest! {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the test, not the ledger, reads the clock
 fn long_gs1_input_parses_in_bounded_time() {
     // Quadratic behaviour on long input would show here (debug build, generous bound).
     let started = std::time::Instant::now();
