@@ -1,7 +1,10 @@
 //! The node's decoders of outside input, fed hostile bytes: consensus messages
 //! (`ConsensusMessage::decode` and `decode_from_gossip`), block-sync requests and answers,
 //! provenance bundles built by a real node (and the verifier after them), transactions and
-//! blocks as peers send them (decoded, then admitted or validated by a node), and the HTTP
+//! blocks as peers send them (decoded, then admitted or validated by a node), transactions
+//! a member signs with extreme contents (sequence and times at 0 and `u64::MAX`, empty and
+//! overlong text, repeated and unknown items: answered with an error, or built into a block
+//! that validates and commits), and the HTTP
 //! API (arbitrary bytes and JSON posted to `POST /v1/transactions`, odd paths, methods and
 //! query strings on every route, through a real listener).
 //!
@@ -23,10 +26,12 @@ use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::crypto::PublicKey;
 use custody_ledger::encoding::{self, DecodeError};
 use custody_ledger::genesis::{ChainParams, Genesis, Member, Role};
+use custody_ledger::gs1::Sscc;
 use custody_ledger::gs1::{Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin};
 use custody_ledger::proof::{verify_bundle, verify_bundle_bytes, ProofBundle};
 use custody_ledger::transaction::{
-    Commission, Payload, Receive, Ship, ShipmentId, SignedTransaction, Transaction,
+    Commission, Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return,
+    SetStatus, Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack,
 };
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::node::Node;
@@ -521,6 +526,182 @@ proptest! {
             // Only the canonical encoding is read, and every byte of it is checked: the one
             // file that verifies is the original.
             prop_assert_eq!(bytes, fixture().bundle.to_bytes(), "a changed bundle verified: {:?}", p);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed transactions with hostile contents: a member's signature does not make extreme
+// values safe. A node of its own (the shared fixture's state stays as the other tests
+// expect), which admits, builds, validates and commits whatever applies.
+
+fn sandbox() -> &'static Node<MemKv> {
+    static N: OnceLock<Node<MemKv>> = OnceLock::new();
+    N.get_or_init(|| {
+        let g = Arc::clone(&fixture().genesis);
+        Node::new(
+            "sandbox".into(),
+            g.clone(),
+            Arc::new(Store::in_memory(&g)),
+            100,
+        )
+        .unwrap()
+    })
+}
+
+/// Serials the sandbox's transactions name: few, so that later cases meet earlier ones'
+/// items.
+const SERIALS: [&str; 5] = ["A/1", "B2", "C", "D9", "E"];
+
+fn item_pool() -> Vec<ItemId> {
+    let mut v: Vec<ItemId> = SERIALS
+        .iter()
+        .map(|s| {
+            ItemId::Sgtin(Sgtin::new(
+                Gtin::parse(GTIN).unwrap(),
+                Serial::parse(s).unwrap(),
+            ))
+        })
+        .collect();
+    v.push(ItemId::Sscc(Sscc::parse("106141410000000019").unwrap()));
+    v.push(ItemId::Sscc(Sscc::parse("006141420000000011").unwrap()));
+    v
+}
+
+fn hostile_payload() -> impl Strategy<Value = Payload> {
+    // Mostly well-formed (distinct items, short text) so the ledger rules are reached; now
+    // and then empty, overlong or odd.
+    let items = || proptest::sample::subsequence(item_pool(), 0..=4);
+    let text = || {
+        prop_oneof![
+            6 => "[A-Za-z0-9-]{1,12}",
+            1 => "\\PC{0,8}",
+            1 => "x{500,600}",
+            1 => Just(String::new()),
+        ]
+    };
+    let gln = || {
+        proptest::sample::select(vec!["0614141000005", "0614142000004", "0614143000003"])
+            .prop_map(|g| Gln::parse(g).unwrap())
+    };
+    let sscc = || Just(Sscc::parse("106141410000000019").unwrap());
+    let serials = proptest::sample::subsequence(SERIALS.to_vec(), 0..=3)
+        .prop_map(|v| v.into_iter().map(|s| Serial::parse(s).unwrap()).collect());
+    prop_oneof![
+        3 => (serials, proptest::option::of(gln())).prop_map(|(serials, location)| {
+            Payload::Commission(Commission {
+                gtin: Gtin::parse(GTIN).unwrap(),
+                lot: Lot::parse("LOT-7").unwrap(),
+                expiry: Expiry::parse("301231").unwrap(),
+                serials,
+                location,
+            })
+        }),
+        1 => (sscc(), items()).prop_map(|(parent, children)| Payload::Pack(Pack { parent, children })),
+        1 => (sscc(), items())
+            .prop_map(|(parent, children)| Payload::Unpack(Unpack { parent, children })),
+        1 => (
+            text(),
+            proptest::sample::select(vec!["distributor", "manufacturer", "nobody", ""]),
+            items()
+        )
+            .prop_map(|(s, to, items)| Payload::Ship(Ship {
+                shipment: ShipmentId(s),
+                to: to.into(),
+                items,
+            })),
+        1 => (
+            text(),
+            items(),
+            items(),
+            items(),
+            proptest::option::of(gln()),
+            text()
+        )
+            .prop_map(|(s, rejected, missing, unexpected, location, note)| {
+                Payload::Receive(Receive {
+                    shipment: ShipmentId(s),
+                    rejected,
+                    missing,
+                    unexpected,
+                    location,
+                    note,
+                })
+            }),
+        1 => (items(), gln()).prop_map(|(items, to)| Payload::Move(Move { items, to })),
+        1 => (items(), text()).prop_map(|(items, reason)| Payload::SetStatus(SetStatus {
+            items,
+            status: StatusChange::Suspect,
+            reason,
+        })),
+        1 => (text(), text()).prop_map(|(recall_id, reason)| Payload::Recall(Recall {
+            recall_id,
+            gtin: Gtin::parse(GTIN).unwrap(),
+            // Not the lot commissioned: a recall would stop every later commission.
+            lots: vec![Lot::parse("LOT-R").unwrap()],
+            reason,
+        })),
+        1 => items().prop_map(|items| Payload::Decommission(Decommission {
+            items,
+            reason: DecommissionReason::Dispensed,
+        })),
+        1 => (items(), text()).prop_map(|(items, reason)| Payload::Return(Return { items, reason })),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn signed_hostile_transactions_are_answered_not_panicked_on(
+        txs in proptest::collection::vec(
+            (
+                any::<bool>(),
+                // `None`: the signer's next sequence (most cases, so that rules are reached).
+                prop_oneof![
+                    6 => Just(None),
+                    1 => prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>()].prop_map(Some),
+                ],
+                // `None`: now.
+                prop_oneof![
+                    4 => Just(None),
+                    1 => prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>()].prop_map(Some),
+                ],
+                hostile_payload(),
+            ),
+            1..6,
+        ),
+    ) {
+        let node = sandbox();
+        let keys = [SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[2; 32])];
+        for (distributor, sequence, event_time_ms, payload) in txs {
+            let (signer, key) = if distributor {
+                ("distributor", &keys[1])
+            } else {
+                ("manufacturer", &keys[0])
+            };
+            let sequence = match sequence {
+                Some(n) => n,
+                None => node.next_sequence(&signer.into()).unwrap(),
+            };
+            let stx = Transaction {
+                chain_id: node.genesis().chain_id.clone(),
+                signer: signer.into(),
+                sequence,
+                event_time_ms: event_time_ms.unwrap_or_else(now_ms),
+                payload,
+            }
+            .sign(key);
+            let _ = serde_json::to_string(&stx).unwrap();
+            let _ = node.submit(stx.clone());
+            let _ = node.admit_from_peer(stx);
+        }
+        // Whatever was admitted goes into a block that validates and commits.
+        let (block, outcome) = node.build_block(0).unwrap();
+        if !block.txs.is_empty() {
+            node.validate_block(&block).unwrap();
+            let certificate = certify(node.genesis(), &fixture().validator, &block);
+            node.commit(&block, &certificate, &outcome).unwrap();
         }
     }
 }
