@@ -72,6 +72,13 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 
 /// Decodes a value, refusing trailing bytes, within the claim limit [`decode_limit`] gives
 /// for the input's length (see the module documentation).
+///
+/// Bincode's decoder accepts some non-canonical encodings (a varint written in more bytes
+/// than needed, an identifier in another GS1 text form), so two byte strings may decode to
+/// one value. Hashes and signatures are over the value's re-encoding, so this changes no
+/// identity; a reader that needs the bytes themselves canonical checks
+/// `encode(&value) == bytes`, as [`ProofBundle::from_bytes`](crate::proof::ProofBundle::from_bytes)
+/// does.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     const T0: usize = TIERS[0];
     const T1: usize = TIERS[1];

@@ -345,6 +345,10 @@ fn exercise_certificate(c: &BlockCertificate) {
 fn exercise_headers(hs: &[CertifiedHeader]) {
     let g = &fixture().genesis;
     let _ = verify_header_chain(g, g.hash(), 0, 0, hs);
+    // The CLI continues from the last height it verified: any height, up to the last.
+    for parent_height in [u64::MAX - 1, u64::MAX] {
+        assert!(verify_header_chain(g, g.hash(), parent_height, 0, hs).is_err() || hs.is_empty());
+    }
 }
 
 /// Every GS1 entry point on `text`; a parsed item must print and re-parse to itself.
