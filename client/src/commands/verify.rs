@@ -148,10 +148,11 @@ fn story(p: &Provenance, genesis: &Genesis) -> String {
 fn chain(ctx: &Ctx, genesis: &Genesis) -> anyhow::Result<Exit> {
     let api = ctx.api()?;
     let (mut parent, mut height, mut time) = (genesis.hash(), 0u64, genesis.genesis_time_ms);
-    loop {
+    // Until the node has no more (or, with a header certified at u64::MAX, none can follow).
+    while let Some(from) = height.checked_add(1) {
         let page = api
-            .headers(height + 1, PAGE)
-            .with_context(|| format!("fetching headers from height {}", height + 1))?;
+            .headers(from, PAGE)
+            .with_context(|| format!("fetching headers from height {from}"))?;
         let headers: Vec<CertifiedHeader> = serde_json::from_value(page["headers"].clone())
             .map_err(|e| VerificationError(format!("headers are malformed: {e}")))?;
         if headers.is_empty() {
