@@ -1036,6 +1036,35 @@ proptest! {
     }
 }
 
+#[test]
+fn an_oversized_body_without_a_length_is_cut_off_with_a_json_413() {
+    // Chunked, so no Content-Length announces it: read up to the limit, then refused.
+    let mut s = TcpStream::connect(api()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(
+        b"POST /v1/transactions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let limit = custody_node::api::MAX_BODY_BYTES;
+    for _ in 0..(limit / chunk.len() + 2) {
+        // The server may answer and close before everything is sent.
+        if s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .is_err()
+            || s.write_all(&chunk).is_err()
+            || s.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"payload_too_large\""), "{text}");
+}
+
 /// Arbitrary JSON values, shaped a little like a signed transaction.
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
