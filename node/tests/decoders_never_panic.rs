@@ -452,7 +452,7 @@ fn the_valid_messages_decode() {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn mutated_consensus_messages_never_panic(
@@ -518,6 +518,12 @@ proptest! {
             prop_assert!(admitted.is_err(), "{:?}", admitted);
         }
     }
+
+}
+
+proptest! {
+    // Every byte of a bundle is checked: many cases, each cheap.
+    #![proptest_config(config(1024))]
 
     #[test]
     fn mutated_real_bundles_never_panic_or_verify(bytes in mutated(fixture().bundle.to_bytes())) {
