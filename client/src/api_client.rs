@@ -22,6 +22,16 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_WAIT_MS: u64 = 30_000;
 /// Largest error body quoted in a message, bytes.
 const MAX_QUOTED_BODY: usize = 300;
+/// Largest error body read, bytes (only its start is quoted).
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// Largest JSON answer read from a node, bytes. The biggest the API gives are an inventory
+/// page (10,000 items), a block at the chain's limits (50,000 items over up to 2,000
+/// transactions) and a page of 1,000 certified headers: a few MiB each. Past this the answer
+/// is refused ([`ApiError::TooLarge`]) rather than read into memory without end.
+pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest provenance bundle read, bytes (a history of hundreds of thousands of events, each
+/// with its signed transaction and inclusion proof).
+pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Error codes with which the node refuses a submitted transaction (exit 3).
 pub const REJECTION_CODES: &[&str] = &[
@@ -68,13 +78,23 @@ pub enum ApiError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The answer's body is longer than the client reads for it.
+    #[error("the answer from {url} is over the {limit}-byte limit; refused")]
+    TooLarge {
+        /// The URL called.
+        url: String,
+        /// The limit that applied ([`MAX_JSON_BYTES`] or [`MAX_BUNDLE_BYTES`]).
+        limit: u64,
+    },
 }
 
 impl ApiError {
     /// The exit code this error deserves.
     pub fn exit(&self) -> Exit {
         match self {
-            ApiError::Unreachable { .. } | ApiError::BadResponse { .. } => Exit::Unreachable,
+            ApiError::Unreachable { .. }
+            | ApiError::BadResponse { .. }
+            | ApiError::TooLarge { .. } => Exit::Unreachable,
             ApiError::Http {
                 status,
                 code,
@@ -202,12 +222,7 @@ impl ApiClient {
         submit: bool,
     ) -> Result<T, ApiError> {
         match result {
-            Ok(resp) => {
-                serde_json::from_reader(resp.into_reader()).map_err(|e| ApiError::BadResponse {
-                    url: url.to_string(),
-                    reason: format!("not the expected JSON: {e}"),
-                })
-            }
+            Ok(resp) => read_json(resp, url),
             Err(ureq::Error::Status(status, resp)) => Err(http_error(status, resp, submit)),
             Err(ureq::Error::Transport(t)) => Err(ApiError::Unreachable {
                 url: url.to_string(),
@@ -286,26 +301,15 @@ impl ApiClient {
         self.get(&path, &[], REQUEST_TIMEOUT)
     }
 
-    /// `GET /v1/items/{id}/proof`: the binary provenance bundle.
+    /// `GET /v1/items/{id}/proof`: the binary provenance bundle (at most
+    /// [`MAX_BUNDLE_BYTES`]).
     pub fn proof(&self, id: &ItemId) -> Result<Vec<u8>, ApiError> {
-        /// Largest bundle accepted (a history of tens of thousands of events).
-        const MAX_BUNDLE: u64 = 256 * 1024 * 1024;
         let url = self.url(&format!(
             "/v1/items/{}/proof",
             encode_segment(&id.to_string())
         ));
         match self.agent.get(&url).timeout(REQUEST_TIMEOUT).call() {
-            Ok(resp) => {
-                let mut out = Vec::new();
-                resp.into_reader()
-                    .take(MAX_BUNDLE)
-                    .read_to_end(&mut out)
-                    .map_err(|e| ApiError::BadResponse {
-                        url: url.clone(),
-                        reason: format!("reading the bundle: {e}"),
-                    })?;
-                Ok(out)
-            }
+            Ok(resp) => read_body(resp, MAX_BUNDLE_BYTES, &url),
             Err(ureq::Error::Status(status, resp)) => Err(http_error(status, resp, false)),
             Err(ureq::Error::Transport(t)) => Err(ApiError::Unreachable {
                 url,
@@ -365,11 +369,69 @@ impl ApiClient {
     }
 }
 
+/// Reads a success answer's body, at most `limit` bytes: a declared `Content-Length` past
+/// the limit is refused before reading, and a body that runs past it (chunked, or longer than
+/// declared) is refused once `limit + 1` bytes have arrived, never read to its end.
+/// (`ureq::Response::into_json` reads without a bound; `into_string` caps at 10 MB.)
+pub fn read_body(resp: ureq::Response, limit: u64, url: &str) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::TooLarge {
+        url: url.to_string(),
+        limit,
+    };
+    let declared = resp
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    read_capped(resp.into_reader(), limit).map_err(|e| match e {
+        CappedReadError::TooLarge => too_large(),
+        CappedReadError::Io(e) => ApiError::BadResponse {
+            url: url.to_string(),
+            reason: format!("reading the answer: {e}"),
+        },
+    })
+}
+
+/// Reads a success answer as JSON of type `T`, within [`MAX_JSON_BYTES`].
+pub fn read_json<T: DeserializeOwned>(resp: ureq::Response, url: &str) -> Result<T, ApiError> {
+    let body = read_body(resp, MAX_JSON_BYTES, url)?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::BadResponse {
+        url: url.to_string(),
+        reason: format!("not the expected JSON: {e}"),
+    })
+}
+
+/// Why [`read_capped`] stopped.
+#[derive(Debug)]
+enum CappedReadError {
+    /// More than the limit arrived.
+    TooLarge,
+    /// The connection failed.
+    Io(std::io::Error),
+}
+
+/// Reads `reader` to its end if that is at most `limit` bytes.
+fn read_capped(reader: impl Read, limit: u64) -> Result<Vec<u8>, CappedReadError> {
+    let mut out = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(CappedReadError::Io)?;
+    if out.len() as u64 > limit {
+        return Err(CappedReadError::TooLarge);
+    }
+    Ok(out)
+}
+
 /// Turns an error response into an [`ApiError::Http`], keeping the node's code and message.
 fn http_error(status: u16, resp: ureq::Response, submit: bool) -> ApiError {
     let mut body = String::new();
     // A body we cannot read still leaves the status to report.
-    let _ = resp.into_reader().take(64 * 1024).read_to_string(&mut body);
+    let _ = resp
+        .into_reader()
+        .take(MAX_ERROR_BODY)
+        .read_to_string(&mut body);
     let (code, message) = parse_error_body(status, &body);
     ApiError::Http {
         status,
@@ -453,6 +515,27 @@ mod tests {
         assert_eq!(exit_for_code(503, "mempool_full", true), Exit::Unreachable);
         assert_eq!(exit_for_code(500, "internal", false), Exit::Unreachable);
         assert_eq!(exit_for_code(502, "http_502", false), Exit::Unreachable);
+    }
+
+    #[test]
+    fn bodies_are_read_up_to_their_limit_and_refused_past_it() {
+        let exact = read_capped(&b"0123456789"[..], 10).unwrap();
+        assert_eq!(exact, b"0123456789");
+        assert!(matches!(
+            read_capped(&b"0123456789!"[..], 10),
+            Err(CappedReadError::TooLarge)
+        ));
+        // An endless body stops at limit + 1 bytes.
+        assert!(matches!(
+            read_capped(std::io::repeat(b'['), 1 << 20),
+            Err(CappedReadError::TooLarge)
+        ));
+        let e = ApiError::TooLarge {
+            url: "http://n/v1/status".into(),
+            limit: MAX_JSON_BYTES,
+        };
+        assert_eq!(e.exit(), Exit::Unreachable);
+        assert!(e.to_string().contains("67108864-byte limit"), "{e}");
     }
 
     #[test]

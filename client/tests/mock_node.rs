@@ -1,6 +1,8 @@
 //! Runs the built `custody` binary against a scripted stand-in for the node's HTTP API
 //! (a few lines of std::net): the submission flow (member lookup, sequence, signature,
-//! wait), JSON documents, percent-encoded paths and the exit codes for node answers.
+//! wait), JSON documents, percent-encoded paths and the exit codes for node answers; and
+//! that an answer past the body limits (endless, or declared too long) is refused at the
+//! limit rather than read without end.
 
 // Helpers outside #[test] fns unwrap too: in a test binary a panic is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -565,4 +567,121 @@ fn commission_waits_out_a_full_mempool() {
         [7, 8, 8],
         "the refused batch is sent again with the same sequence"
     );
+}
+
+/// A node whose every answer is endless (`Connection: close`, no length, `[0,0,0,…`
+/// forever) or, with `declared`, announces that many bytes and sends none.
+fn flooding_node(declared: Option<u64>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let head = match declared {
+                    Some(n) => format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"),
+                    None => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[".to_string(),
+                };
+                if stream.write_all(head.as_bytes()).is_err() || declared.is_some() {
+                    // Hold the connection open without sending the announced body.
+                    std::thread::sleep(std::time::Duration::from_secs(60));
+                    return;
+                }
+                let chunk = "0,".repeat(32 * 1024);
+                // Until the client hangs up.
+                while stream.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn an_endless_answer_is_refused_at_the_limit_not_read_forever() {
+    let started = std::time::Instant::now();
+    let url = flooding_node(None);
+    let o = Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(["node-status", "--json", "--node", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("67108864-byte limit"), "{stderr}");
+    // Refused after the limit, not at the request timeout (30 s).
+    assert!(started.elapsed().as_secs() < 25, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_declared_length_past_the_limit_is_refused_before_reading() {
+    let started = std::time::Instant::now();
+    let url = flooding_node(Some(1 << 40));
+    let o = Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(["node-status", "--json", "--node", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("67108864-byte limit"), "{stderr}");
+    // The bundle's limit is larger, and applies to `custody proof` alike.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.custody-proof");
+    let o = Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(["proof", ITEM, "-o", out.to_str().unwrap(), "--node", &url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("268435456-byte limit"), "{stderr}");
+    assert!(!out.exists());
+    // Neither waited for the body that never comes.
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_bundle_file_past_the_limit_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = |i: u8| {
+        let k = ed25519_dalek::SigningKey::from_bytes(&[i; 32]);
+        custody_ledger::crypto::PublicKey(k.verifying_key().to_bytes())
+    };
+    let genesis = Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 0,
+        validators: vec![],
+        members: vec![Member {
+            name: "manufacturer".into(),
+            public_key: key(1),
+            roles: vec![Role::Manufacturer],
+            company_prefixes: vec!["0614141".into()],
+            glns: vec![],
+        }],
+        params: Default::default(),
+    };
+    // One validator (the client does not name the consensus crate's type).
+    let mut doc: Value = serde_json::from_str(&genesis.to_json()).unwrap();
+    doc["validators"] = json!([{"name": "v0", "public_key": key(9).to_hex()}]);
+    Genesis::from_json(&doc.to_string()).unwrap();
+    let g = dir.path().join("genesis.json");
+    std::fs::write(&g, doc.to_string()).unwrap();
+    // A sparse file one byte over the limit: refused by its size, not read.
+    let big = dir.path().join("big.custody-proof");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(256 * 1024 * 1024 + 1)
+        .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(["verify", "bundle", big.to_str().unwrap(), "--genesis"])
+        .arg(&g)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("over 268435456 bytes"), "{stderr}");
 }

@@ -67,7 +67,11 @@ pub fn verify(root: &Hash32, tx_hash: &Hash32, proof: &InclusionProof) -> bool {
         return false;
     }
     // Position of the leaf in merkle-cbt's array layout: leaves follow the n - 1 inner nodes.
-    let tree_index = proof.index + proof.leaf_count - 1;
+    // The proof comes from outside (a bundle file): a count past u32's half has no such
+    // position, so it proves nothing rather than overflowing.
+    let Some(tree_index) = (proof.leaf_count - 1).checked_add(proof.index) else {
+        return false;
+    };
     let p: MerkleProof<Hash32, MergeSha256> =
         MerkleProof::new(vec![tree_index], proof.lemmas.clone());
     p.verify(root, &[leaf(tx_hash)])

@@ -167,13 +167,12 @@ const POLL_MS: u64 = 5_000;
 /// `GET /v1/members/{name}` → `next_sequence`.
 fn next_sequence(agent: &ureq::Agent, node: &str, member: &str) -> anyhow::Result<u64> {
     let url = format!("{node}/v1/members/{member}");
-    let v: Value = agent
+    let resp = agent
         .get(&url)
         .timeout(Duration::from_secs(5))
         .call()
-        .with_context(|| format!("GET {url}"))?
-        .into_json()
-        .with_context(|| format!("GET {url}: not JSON"))?;
+        .with_context(|| format!("GET {url}"))?;
+    let v: Value = crate::api_client::read_json(resp, &url)?;
     v.get("next_sequence")
         .and_then(Value::as_u64)
         .with_context(|| format!("GET {url}: no next_sequence"))

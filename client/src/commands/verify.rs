@@ -57,8 +57,24 @@ pub fn download(ctx: &Ctx, item: &ItemId, out: &Path) -> anyhow::Result<Exit> {
 
 /// `custody verify bundle FILE --genesis GENESIS`.
 fn bundle(ctx: &Ctx, file: &Path, genesis: &Genesis) -> anyhow::Result<Exit> {
-    let bytes =
-        std::fs::read(file).map_err(|e| usage(format!("reading {}: {e}", file.display())))?;
+    // No bundle is larger than the CLI fetches one: a bigger file is refused before it is
+    // read (by its size, then by what reading it gives, should it grow meanwhile).
+    let reading = |e: std::io::Error| usage(format!("reading {}: {e}", file.display()));
+    let limit = crate::api_client::MAX_BUNDLE_BYTES;
+    let f = std::fs::File::open(file).map_err(reading)?;
+    let size = f.metadata().map_err(reading)?.len();
+    let mut bytes = Vec::new();
+    if size <= limit {
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, limit + 1), &mut bytes)
+            .map_err(reading)?;
+    }
+    if size > limit || bytes.len() as u64 > limit {
+        return Err(VerificationError(format!(
+            "{} is over {limit} bytes: no bundle is that large",
+            file.display()
+        ))
+        .into());
+    }
     let p = verify_bundle_bytes(genesis, &bytes).map_err(|e| VerificationError(e.to_string()))?;
     if ctx.json {
         output::print_json(&json!({"verified": true, "provenance": p}));
@@ -132,10 +148,11 @@ fn story(p: &Provenance, genesis: &Genesis) -> String {
 fn chain(ctx: &Ctx, genesis: &Genesis) -> anyhow::Result<Exit> {
     let api = ctx.api()?;
     let (mut parent, mut height, mut time) = (genesis.hash(), 0u64, genesis.genesis_time_ms);
-    loop {
+    // Until the node has no more (or, with a header certified at u64::MAX, none can follow).
+    while let Some(from) = height.checked_add(1) {
         let page = api
-            .headers(height + 1, PAGE)
-            .with_context(|| format!("fetching headers from height {}", height + 1))?;
+            .headers(from, PAGE)
+            .with_context(|| format!("fetching headers from height {from}"))?;
         let headers: Vec<CertifiedHeader> = serde_json::from_value(page["headers"].clone())
             .map_err(|e| VerificationError(format!("headers are malformed: {e}")))?;
         if headers.is_empty() {

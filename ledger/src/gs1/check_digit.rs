@@ -48,7 +48,13 @@ pub(crate) fn verify_key(what: &str, value: &str, lengths: &[usize]) -> Result<(
 
 /// Checks the last digit of the all-digit `value` against the check digit of the rest.
 pub(crate) fn verify_check_digit(what: &str, value: &str) -> Result<(), Gs1Error> {
-    let Some((body, last)) = value.len().checked_sub(1).map(|n| value.split_at(n)) else {
+    // Split before the last character, not the last byte: a linter may be handed any text,
+    // and a multi-byte last character must be an error, not a panic.
+    let Some((body, last)) = value
+        .char_indices()
+        .next_back()
+        .map(|(n, _)| value.split_at(n))
+    else {
         return Err(Gs1Error::Length {
             what: what.to_string(),
             expected: "at least 1".to_string(),

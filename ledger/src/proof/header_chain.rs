@@ -100,7 +100,13 @@ pub fn verify_header_chain(
     let (mut prev, mut prev_time) = (parent, parent_time_ms);
     for (i, ch) in headers.iter().enumerate() {
         let h = &ch.header;
-        let expected = parent_height + 1 + i as u64;
+        // No height follows u64::MAX: a header after it is a gap, not an overflow.
+        let Some(expected) = parent_height.checked_add(i as u64 + 1) else {
+            return Err(ChainError::Gap {
+                expected: u64::MAX,
+                found: h.height,
+            });
+        };
         if h.chain_id != genesis.chain_id {
             return Err(ChainError::WrongChain {
                 height: h.height,
