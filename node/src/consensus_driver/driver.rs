@@ -15,6 +15,7 @@
 //! must not serve stale state as current.
 
 use crate::consensus_driver::bodies::ProposalBodies;
+use crate::consensus_driver::future::FutureMessages;
 use crate::consensus_driver::gossip::{BodySink, Gossip};
 use crate::consensus_driver::inbox::{Event, Inbox};
 use crate::consensus_driver::safety_wal::{SafetyWal, WalError};
@@ -29,7 +30,7 @@ use custody_ledger::block::Block;
 use custody_ledger::hash::Hash32;
 use ed25519_dalek::SigningKey;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -187,6 +188,11 @@ pub fn spawn<B: KvBackend>(
         }
         _ => (Consensus::new(config, key, set, chain_id)?, None),
     };
+    let future = FutureMessages::new(
+        options.max_future_bytes,
+        consensus.validator_set().len(),
+        options.max_future_heights,
+    );
     let inbox = Arc::new(Inbox::new(options.max_inbox_bytes));
     let bodies = Arc::new(ProposalBodies::new(options.max_body_bytes));
     bodies.reset(next);
@@ -213,8 +219,7 @@ pub fn spawn<B: KvBackend>(
         arriving: None,
         validated: HashMap::new(),
         awaiting: HashMap::new(),
-        future: BTreeMap::new(),
-        future_bytes: HashMap::new(),
+        future,
         kept_bodies: Vec::new(),
         sink,
     };
@@ -270,11 +275,8 @@ struct Driver<B: KvBackend> {
     validated: HashMap<Hash32, BlockOutcome>,
     /// Values to validate whose bodies are being fetched.
     awaiting: HashMap<Hash32, Awaited>,
-    /// Messages for heights above ours (at most `max_future_heights` above), with the
-    /// bytes each is charged.
-    future: BTreeMap<u64, Vec<(ConsensusMessage, usize)>>,
-    /// Bytes of `future` by author (`None`: certificates).
-    future_bytes: HashMap<Option<u16>, usize>,
+    /// Messages for heights above ours.
+    future: FutureMessages,
     /// Hashes of the block bodies last made durable with the safety record.
     kept_bodies: Vec<Hash32>,
     /// Where fetched bodies go (our own inbox).
@@ -606,7 +608,7 @@ impl<B: KvBackend> Driver<B> {
     ) -> Result<(), DriverError> {
         let (next, _, _) = self.node.next_height()?;
         // Peers at this height or beyond: we are behind, keep going.
-        let peers_ahead = self.future.range(next..).next().is_some();
+        let peers_ahead = self.future.any_from(next);
         if self.node.mempool_len() > 0 || peers_ahead {
             self.start_next_height(queue)?;
         }
@@ -622,21 +624,7 @@ impl<B: KvBackend> Driver<B> {
         self.bodies.reset(next);
         queue.push_back(Input::StartHeight(Height(next)));
         // Messages that arrived early for this height; those for heights passed are gone.
-        let mut early = Vec::new();
-        while let Some(entry) = self.future.first_entry() {
-            if *entry.key() > next {
-                break;
-            }
-            let h = *entry.key();
-            for (m, bytes) in entry.remove() {
-                if let Some(used) = self.future_bytes.get_mut(&m.author()) {
-                    *used = used.saturating_sub(bytes);
-                }
-                if h == next {
-                    early.push(m);
-                }
-            }
-        }
+        let early = self.future.take(next);
         for m in early {
             if let Some(input) = self.take_in(m) {
                 queue.push_back(input);
@@ -688,7 +676,15 @@ impl<B: KvBackend> Driver<B> {
         if h > next {
             // We are behind, or it is early. Keep it (bounded), and take part in our height
             // so peers see where we are.
-            self.keep_future(m, next);
+            let (h, author) = (m.height(), m.author());
+            if !self.future.keep(m, next) {
+                tracing::debug!(
+                    height = h,
+                    next,
+                    ?author,
+                    "early message past its window or share; dropped"
+                );
+            }
             if !self.started {
                 let mut queue = VecDeque::new();
                 self.start_next_height(&mut queue)?;
@@ -704,26 +700,6 @@ impl<B: KvBackend> Driver<B> {
             queue.push_back(input);
         }
         self.run_queue(queue)
-    }
-
-    /// Keeps a message for a height above `next`, within its author's share of the budget
-    /// and the height window; drops it otherwise.
-    fn keep_future(&mut self, m: ConsensusMessage, next: u64) {
-        let h = m.height();
-        if h > next.saturating_add(self.options.max_future_heights) {
-            tracing::debug!(height = h, next, "message too far ahead; dropped");
-            return;
-        }
-        let authors = self.consensus.validator_set().len() + 1;
-        let share = self.options.max_future_bytes / authors;
-        let bytes = m.cost_bytes();
-        let used = self.future_bytes.entry(m.author()).or_default();
-        if used.saturating_add(bytes) > share {
-            tracing::debug!(height = h, author = ?m.author(), "future-message share full; dropped");
-            return;
-        }
-        *used += bytes;
-        self.future.entry(h).or_default().push((m, bytes));
     }
 
     /// Sends a signed message: a proposal with its block when `with_body` (and we have it),

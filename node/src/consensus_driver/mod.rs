@@ -9,6 +9,7 @@
 mod bodies;
 mod driver;
 mod follower;
+mod future;
 mod gossip;
 mod inbox;
 mod safety_wal;
