@@ -844,11 +844,16 @@ where
     }
 
     /// Stores a verified proposal from the round's proposer and asks for `valid(v)` if the
-    /// value is new to us.
+    /// value is new to us — or asks again if an earlier request is still unanswered: the
+    /// node cannot validate a block whose body never reached it and does not answer, and a
+    /// re-proposal (lines 14-15) is how the body reaches it later. Without asking again, a
+    /// validator that missed the body when a byzantine proposer first sent the value could
+    /// never prevote it, and the validators locked on it could never get a quorum.
     fn accept_proposal(&mut self, sp: SignedProposal<V>, b: &mut Batch<V>) {
         let (round, proposer) = (sp.proposal.round, sp.proposal.proposer);
         self.votes.add_sender(round, proposer);
-        if !self.validity.contains_key(&sp.proposal.value) {
+        let known = self.validity.get(&sp.proposal.value).copied();
+        if matches!(known, None | Some(Validity::Pending)) {
             self.validity
                 .insert(sp.proposal.value.clone(), Validity::Pending);
             b.outputs.push(Output::ValidateValue {

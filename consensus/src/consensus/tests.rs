@@ -298,6 +298,45 @@ fn skips_to_a_round_that_f_plus_one_validators_are_in() {
     }));
 }
 
+/// A byzantine validator's body never reached us, so the node never answered
+/// `ValidateValue`; the validators that had it locked on it. When an honest proposer
+/// re-proposes it (with the body this time) we must be asked again, or we can never prevote
+/// it and, with the byzantine validator silent, the locked ones never reach a quorum.
+#[test]
+fn an_unanswered_validation_is_asked_again_when_the_value_is_reproposed() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    let asked = |out: &[Output<V>], r: u32| {
+        out.contains(&Output::ValidateValue {
+            height: H,
+            round: Round(r),
+            value: A,
+        })
+    };
+    let out = c.handle(fx.proposal(0, A, None)).unwrap();
+    assert!(asked(&out, 0));
+    // No answer: timeoutPropose, then the others' polka and precommits on A.
+    let out = c.handle(timeout(0, TimeoutStep::Propose)).unwrap();
+    assert_eq!(votes(&out), vec![(0, VoteKind::Prevote, None)]);
+    for i in 1..=3 {
+        c.handle(fx.prevote(i, 0, Some(A))).unwrap();
+    }
+    let out = c.handle(timeout(0, TimeoutStep::Prevote)).unwrap();
+    assert_eq!(votes(&out), vec![(0, VoteKind::Precommit, None)]);
+    c.handle(fx.precommit(1, 0, Some(A))).unwrap();
+    c.handle(fx.precommit(2, 0, Some(A))).unwrap();
+    c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_eq!(c.round(), Round(1));
+    // Lines 14-15 at validator 2: A again, with validRound 0.
+    let out = c.handle(fx.proposal(1, A, Some(0))).unwrap();
+    assert!(asked(&out, 1), "a still unanswered value is asked again");
+    let out = c.handle(valid(A)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Prevote, Some(A))]);
+    // An answered value is not asked again.
+    let out = c.handle(fx.proposal(3, A, Some(0))).unwrap_or_default();
+    assert!(!asked(&out, 3));
+}
+
 #[test]
 fn keeps_only_a_few_future_rounds_per_validator() {
     let fx = fixture();
