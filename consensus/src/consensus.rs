@@ -509,6 +509,7 @@ where
             }
             // Lines 65-67: OnTimeoutPrecommit: StartRound(round_p + 1).
             (TimeoutStep::Precommit, Step::Propose | Step::Prevote | Step::Precommit) => {
+                self.leave_round(b);
                 self.start_round(self.state.round.next(), b);
             }
             _ => {}
@@ -623,6 +624,7 @@ where
             .highest_round_with_senders_above(self.state.round, self.set.honest_threshold())
         {
             Some(round) => {
+                self.leave_round(b);
                 self.start_round(round, b);
                 true
             }
@@ -757,6 +759,26 @@ where
     }
 
     // ---- helpers -----------------------------------------------------------------------
+
+    /// Before leaving the current round, prevotes and precommits nil in it if we have not
+    /// voted there yet (not in Algorithm 1; a nil vote is always safe, lines 57-64 sign the
+    /// same).
+    ///
+    /// Algorithm 1 assumes every message a correct process receives is eventually received
+    /// by every correct process; a node that re-gossips only its own messages does not relay
+    /// others'. Then a validator that left a round on 2f+1 precommits it alone received
+    /// (timeoutPrecommit, line 65) or on a round skip (line 55) would leave the others of
+    /// that round waiting for its vote forever: with f silent byzantine validators the
+    /// remaining 2f+1 are all needed for the quorum that arms their timeoutPrecommit. With
+    /// this rule every correct validator votes in every round it leaves, so the correct
+    /// validators' own messages always complete those quorums.
+    fn leave_round(&mut self, b: &mut Batch<V>) {
+        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+            if self.state.signed_vote(self.state.round, kind).is_none() {
+                self.sign_vote(kind, None, b);
+            }
+        }
+    }
 
     /// Lines 11-21: StartRound(round).
     fn start_round(&mut self, round: Round, b: &mut Batch<V>) {

@@ -337,6 +337,33 @@ fn an_unanswered_validation_is_asked_again_when_the_value_is_reproposed() {
     assert!(!asked(&out, 3));
 }
 
+/// Others saw 2f+1 precommits of round 0 before we saw anything of it: timeoutPrecommit
+/// moves us on, and we prevote and precommit nil in round 0 as we leave it, so that peers
+/// still in round 0, who do not get the others' precommits relayed, can complete their
+/// quorum with ours. The same on a round skip; a vote already signed is not signed again.
+#[test]
+fn leaving_a_round_votes_nil_where_it_has_not_voted() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    for i in 1..=3 {
+        c.handle(fx.precommit(i, 0, Some(A))).unwrap();
+    }
+    let before = c.safety_state().clone();
+    let out = c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_persist_before_broadcast(&out, &before);
+    assert_eq!(
+        votes(&out),
+        vec![(0, VoteKind::Prevote, None), (0, VoteKind::Precommit, None)]
+    );
+    assert_eq!((c.round(), c.step()), (Round(1), Step::Propose));
+    // Round 1: a nil prevote on timeoutPropose, then a skip to round 3.
+    c.handle(timeout(1, TimeoutStep::Propose)).unwrap();
+    c.handle(fx.prevote(1, 3, None)).unwrap();
+    let out = c.handle(fx.prevote(2, 3, None)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Precommit, None)]);
+    assert_eq!(c.round(), Round(3));
+}
+
 #[test]
 fn keeps_only_a_few_future_rounds_per_validator() {
     let fx = fixture();
