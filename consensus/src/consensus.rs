@@ -39,6 +39,26 @@ pub const MAX_FUTURE_ROUNDS_PER_VALIDATOR: usize = 2;
 /// the one we prevote on; the others let us lock or decide on whichever gets a quorum).
 pub const MAX_PROPOSALS_PER_ROUND: usize = 4;
 
+/// How much one instance keeps for its current height: what a peer's messages can make it
+/// hold. Every figure is bounded by the validator set's size and the current round (see
+/// [`Consensus::retained`]); tests and metrics read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Rounds with any proposal or vote kept.
+    pub rounds: usize,
+    /// Proposals kept, all rounds.
+    pub proposals: usize,
+    /// The most proposals kept for one round (at most [`MAX_PROPOSALS_PER_ROUND`]).
+    pub max_proposals_in_a_round: usize,
+    /// Votes kept, all rounds and kinds.
+    pub votes: usize,
+    /// Values whose validity is known or asked.
+    pub values: usize,
+    /// Rounds above the current one with anything kept (at most
+    /// [`MAX_FUTURE_ROUNDS_PER_VALIDATOR`] per validator).
+    pub future_rounds: usize,
+}
+
 /// What the application said about a proposed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Validity {
@@ -351,6 +371,26 @@ where
     /// this polka, and peers locked in an earlier round need it to move on.
     pub fn polka_for_valid_value(&self) -> &[SignedVote<V>] {
         &self.state.valid_polka
+    }
+
+    /// How much this instance keeps for the current height. With `n` validators and round
+    /// `r`: `rounds ≤ r + 1 + MAX_FUTURE_ROUNDS_PER_VALIDATOR · n`, `proposals ≤
+    /// MAX_PROPOSALS_PER_ROUND · rounds`, `votes ≤ 2 · MAX_VALUES_PER_VOTER · n · rounds` and
+    /// `values ≤ proposals + 2` (our own value, and a lock or valid value restored without its
+    /// proposal), whatever peers send.
+    ///
+    /// [`MAX_VALUES_PER_VOTER`]: crate::vote_keeper::MAX_VALUES_PER_VOTER
+    pub fn retained(&self) -> Retained {
+        // Every kept proposal's round is in the vote keeper too: `accept_proposal` records
+        // its proposer as a sender there.
+        Retained {
+            rounds: self.votes.round_count(),
+            proposals: self.proposals.values().map(Vec::len).sum(),
+            max_proposals_in_a_round: self.proposals.values().map(Vec::len).max().unwrap_or(0),
+            votes: self.votes.len(),
+            values: self.validity.len(),
+            future_rounds: self.votes.rounds_above(self.state.round),
+        }
     }
 
     /// Our index in the validator set.

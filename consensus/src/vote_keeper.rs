@@ -224,6 +224,33 @@ impl<V: Clone + Ord> VoteKeeper<V> {
             .map(|(r, _)| *r)
     }
 
+    /// How many rounds have anything kept (a vote, or a proposal's sender).
+    pub fn round_count(&self) -> usize {
+        self.rounds.len()
+    }
+
+    /// How many rounds above `round` have anything kept.
+    pub fn rounds_above(&self, round: Round) -> usize {
+        self.rounds
+            .range(Round(round.0.saturating_add(1))..)
+            .count()
+    }
+
+    /// How many votes are kept, all rounds and kinds.
+    pub fn len(&self) -> usize {
+        self.rounds
+            .values()
+            .flat_map(|rv| [&rv.prevotes, &rv.precommits])
+            .flat_map(|t| t.by_validator.values())
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// True when no vote is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The rounds above `round` in which `validator` sent something.
     pub fn rounds_above_from(&self, round: Round, validator: ValidatorIndex) -> BTreeSet<Round> {
         self.rounds

@@ -364,6 +364,60 @@ fn leaving_a_round_votes_nil_where_it_has_not_voted() {
     assert_eq!(c.round(), Round(3));
 }
 
+/// The proposer of some rounds sends hundreds of signed proposals: rounds it proposes and
+/// not, past and future, fresh values, bogus valid rounds. We keep at most
+/// MAX_PROPOSALS_PER_ROUND per round, in a bounded number of rounds, and ask to validate
+/// only what we keep.
+#[test]
+fn a_proposal_flood_keeps_a_bounded_state() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    // Move to round 4 so that there are past rounds too.
+    c.handle(fx.prevote(2, 4, None)).unwrap();
+    c.handle(fx.prevote(3, 4, None)).unwrap();
+    assert_eq!(c.round(), Round(4));
+    // Validator 1 proposes rounds 0, 4, 8, ... at height 1.
+    let mut validations = 0;
+    for k in 0..400u32 {
+        let round = [0, 3, 4, 8, 12, 16, 1_000][(k % 7) as usize];
+        let mut value = [0u8; 32];
+        value[..4].copy_from_slice(&k.to_be_bytes());
+        let valid_round = match k % 3 {
+            0 => None,
+            1 => Some(Round(round / 2)),
+            _ => Some(Round(round + 1)),
+        };
+        let proposal = Proposal {
+            height: H,
+            round: Round(round),
+            value,
+            valid_round,
+            proposer: 1,
+        };
+        let signature = fx.keys[1].sign(&proposal.sign_bytes(CHAIN));
+        if let Ok(out) = c.handle(Input::ProposalReceived(SignedProposal {
+            proposal,
+            signature,
+        })) {
+            validations += out
+                .iter()
+                .filter(|o| matches!(o, Output::ValidateValue { .. }))
+                .count();
+        }
+    }
+    let kept = c.retained();
+    assert_eq!(kept.max_proposals_in_a_round, MAX_PROPOSALS_PER_ROUND);
+    // Rounds 0 and 4 (ours), then 8 and 12: one validator's messages are kept in at most
+    // MAX_FUTURE_ROUNDS_PER_VALIDATOR rounds ahead of ours; 16 and 1000 are dropped.
+    assert_eq!(kept.proposals, 4 * MAX_PROPOSALS_PER_ROUND, "{kept:?}");
+    assert_eq!(
+        kept.future_rounds, MAX_FUTURE_ROUNDS_PER_VALIDATOR,
+        "{kept:?}"
+    );
+    assert_eq!(validations, kept.proposals);
+    assert!(kept.values <= kept.proposals, "{kept:?}");
+}
+
 #[test]
 fn keeps_only_a_few_future_rounds_per_validator() {
     let fx = fixture();
