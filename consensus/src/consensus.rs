@@ -375,7 +375,7 @@ where
 
     /// How much this instance keeps for the current height. With `n` validators and round
     /// `r`: `rounds ≤ r + 1 + MAX_FUTURE_ROUNDS_PER_VALIDATOR · n`, `proposals ≤
-    /// MAX_PROPOSALS_PER_ROUND · rounds`, `votes ≤ 2 · MAX_VALUES_PER_VOTER · n · rounds` and
+    /// MAX_PROPOSALS_PER_ROUND · rounds`, `votes ≤ 2 · (MAX_VALUES_PER_VOTER + n - 1) · n · rounds` and
     /// `values ≤ proposals + 2` (our own value, and a lock or valid value restored without its
     /// proposal), whatever peers send.
     ///

@@ -364,6 +364,31 @@ fn leaving_a_round_votes_nil_where_it_has_not_voted() {
     assert_eq!(c.round(), Round(3));
 }
 
+/// A flooder signs junk prevotes in round 0 before its prevote for A, which completes the
+/// polka the honest validators 1 and 2 are in. That prevote must still count here, or the
+/// re-proposal of A with validRound 0 is never accepted (found by the simulation's flood,
+/// n=4 seed 46: the validators locked in different rounds never got together again).
+#[test]
+fn a_flooders_junk_votes_do_not_hide_its_part_in_a_polka() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    for junk in 0..5u8 {
+        let _ = c.handle(fx.prevote(3, 0, Some([0x40 + junk; 32])));
+    }
+    c.handle(fx.prevote(1, 0, Some(A))).unwrap();
+    c.handle(fx.prevote(2, 0, Some(A))).unwrap();
+    c.handle(fx.prevote(3, 0, Some(A))).unwrap();
+    c.handle(timeout(0, TimeoutStep::Propose)).unwrap();
+    c.handle(timeout(0, TimeoutStep::Prevote)).unwrap();
+    c.handle(fx.precommit(1, 0, None)).unwrap();
+    c.handle(fx.precommit(2, 0, None)).unwrap();
+    c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_eq!(c.round(), Round(1));
+    c.handle(fx.proposal(1, A, Some(0))).unwrap();
+    let out = c.handle(valid(A)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Prevote, Some(A))]);
+}
+
 /// The proposer of some rounds sends hundreds of signed proposals: rounds it proposes and
 /// not, past and future, fresh values, bogus valid rounds. We keep at most
 /// MAX_PROPOSALS_PER_ROUND per round, in a bounded number of rounds, and ask to validate
