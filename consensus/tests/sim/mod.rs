@@ -1068,7 +1068,12 @@ impl Sim {
             }
         }
         match outputs {
-            Ok(out) => self.apply(i, out),
+            Ok(out) => {
+                if self.honest(i) {
+                    self.check_bounds(i);
+                }
+                self.apply(i, out)
+            }
             Err(e) => self.fail(Violation::Unexpected {
                 node: i,
                 error: e.to_string(),
