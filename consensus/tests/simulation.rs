@@ -44,6 +44,7 @@ fn chaos_with(n: usize, test: &str, share: f64, behaviours: &[Behaviour]) {
     let (mut flood, mut unanswered) = (0u64, 0u64);
     let mut drops: BTreeMap<&str, u64> = BTreeMap::new();
     let mut kept = Retained::default();
+    let mut bodies = 0;
     for &seed in &seeds {
         let mut cfg = SimConfig::chaos(n, seed);
         cfg.behaviours = behaviours.to_vec();
@@ -64,6 +65,7 @@ fn chaos_with(n: usize, test: &str, share: f64, behaviours: &[Behaviour]) {
         for (k, v) in &report.drops {
             *drops.entry(k).or_default() += v;
         }
+        bodies = bodies.max(report.max_bodies);
         let m = report.max_retained;
         kept = Retained {
             rounds: kept.rounds.max(m.rounds),
@@ -80,7 +82,7 @@ fn chaos_with(n: usize, test: &str, share: f64, behaviours: &[Behaviour]) {
         }
     }
     println!(
-        "{test} n={n}: {} seeds ok in {:.1?}: {decided} heights decided, {crashes} crashes, {evidence} evidence, {flood} flood sends, {unanswered} unanswered validations, worst heal→done {:.0}% of the bound\n  most kept by an honest instance: {kept:?}\n  drops: {drops:?}",
+        "{test} n={n}: {} seeds ok in {:.1?}: {decided} heights decided, {crashes} crashes, {evidence} evidence, {flood} flood sends, {unanswered} unanswered validations, worst heal→done {:.0}% of the bound\n  most kept by an honest instance: {kept:?}, by its driver: {bodies} bodies\n  drops: {drops:?}",
         seeds.len(),
         started.elapsed(),
         worst_ratio * 100.0

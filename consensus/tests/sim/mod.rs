@@ -431,6 +431,8 @@ pub struct Report {
     pub unanswered_validations: u64,
     /// The most any honest instance kept at once, field by field.
     pub max_retained: Retained,
+    /// The most block bodies any honest node's driver held at once.
+    pub max_bodies: usize,
 }
 
 impl fmt::Display for Report {
@@ -607,6 +609,8 @@ pub struct Sim {
     rejected: BTreeSet<(u64, V)>,
     /// True while a certificate is being fed (its decision needs no own validation).
     feeding_certificate: bool,
+    /// The value whose body came with the proposal being fed, if any.
+    incoming_body: Option<V>,
     report: Report,
 }
 
@@ -693,6 +697,7 @@ impl Sim {
             validated_by_someone: BTreeSet::new(),
             rejected: BTreeSet::new(),
             feeding_certificate: false,
+            incoming_body: None,
             report: Report {
                 config,
                 behaviours,
@@ -1185,6 +1190,9 @@ impl Sim {
                     );
                 }
                 Output::ValidateValue { height, value, .. } => {
+                    if self.incoming_body == Some(value) {
+                        self.nodes[i].bodies.insert(value);
+                    }
                     // A driver without the body cannot validate it; it does not answer.
                     if honest && !self.nodes[i].bodies.contains(&value) {
                         self.report.unanswered_validations += 1;
@@ -1236,20 +1244,25 @@ impl Sim {
         }
     }
 
-    /// The node's network layer: a proposal's body (if it came with one) is kept for
-    /// validation, then the message goes to the state machine.
+    /// The node's network layer: the message goes to the state machine; a proposal's body
+    /// (if it came with one) is kept only if the state machine kept the proposal and asks to
+    /// validate its value (see `apply`), so a flood of signed proposals cannot fill the
+    /// driver's block store and push out an honest proposer's body.
     fn take_in(&mut self, i: usize, net: Net) {
-        let input = match net {
+        let (input, body) = match net {
             Net::Msg(m) => {
-                if let Message::Proposal(p) = &m {
-                    self.nodes[i].bodies.insert(p.proposal.value);
-                }
-                m.into()
+                let body = match &m {
+                    Message::Proposal(p) => Some(p.proposal.value),
+                    Message::Vote(_) => None,
+                };
+                (m.into(), body)
             }
-            Net::NoBody(p) => Input::ProposalReceived(p),
-            Net::Cert(c) => Input::CertificateReceived(c),
+            Net::NoBody(p) => (Input::ProposalReceived(p), None),
+            Net::Cert(c) => (Input::CertificateReceived(c), None),
         };
+        let outer = std::mem::replace(&mut self.incoming_body, body);
         self.feed(i, input);
+        self.incoming_body = outer;
     }
 
     /// What honest instance `i` keeps stays within what [`Consensus::retained`] promises.
@@ -1267,6 +1280,7 @@ impl Sim {
             && k.proposals <= MAX_PROPOSALS_PER_ROUND * k.rounds
             && k.votes <= 2 * (MAX_VALUES_PER_VOTER + n - 1) * n * k.rounds
             && k.values <= k.proposals + 2;
+        self.report.max_bodies = self.report.max_bodies.max(self.nodes[i].bodies.len());
         let m = &mut self.report.max_retained;
         m.rounds = m.rounds.max(k.rounds);
         m.future_rounds = m.future_rounds.max(k.future_rounds);
