@@ -39,6 +39,26 @@ pub const MAX_FUTURE_ROUNDS_PER_VALIDATOR: usize = 2;
 /// the one we prevote on; the others let us lock or decide on whichever gets a quorum).
 pub const MAX_PROPOSALS_PER_ROUND: usize = 4;
 
+/// How much one instance keeps for its current height: what a peer's messages can make it
+/// hold. Every figure is bounded by the validator set's size and the current round (see
+/// [`Consensus::retained`]); tests and metrics read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Rounds with any proposal or vote kept.
+    pub rounds: usize,
+    /// Proposals kept, all rounds.
+    pub proposals: usize,
+    /// The most proposals kept for one round (at most [`MAX_PROPOSALS_PER_ROUND`]).
+    pub max_proposals_in_a_round: usize,
+    /// Votes kept, all rounds and kinds.
+    pub votes: usize,
+    /// Values whose validity is known or asked.
+    pub values: usize,
+    /// Rounds above the current one with anything kept (at most
+    /// [`MAX_FUTURE_ROUNDS_PER_VALIDATOR`] per validator).
+    pub future_rounds: usize,
+}
+
 /// What the application said about a proposed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Validity {
@@ -353,6 +373,26 @@ where
         &self.state.valid_polka
     }
 
+    /// How much this instance keeps for the current height. With `n` validators and round
+    /// `r`: `rounds ≤ r + 1 + MAX_FUTURE_ROUNDS_PER_VALIDATOR · n`, `proposals ≤
+    /// MAX_PROPOSALS_PER_ROUND · rounds`, `votes ≤ 2 · (MAX_VALUES_PER_VOTER + n - 1) · n · rounds` and
+    /// `values ≤ proposals + 2` (our own value, and a lock or valid value restored without its
+    /// proposal), whatever peers send.
+    ///
+    /// [`MAX_VALUES_PER_VOTER`]: crate::vote_keeper::MAX_VALUES_PER_VOTER
+    pub fn retained(&self) -> Retained {
+        // Every kept proposal's round is in the vote keeper too: `accept_proposal` records
+        // its proposer as a sender there.
+        Retained {
+            rounds: self.votes.round_count(),
+            proposals: self.proposals.values().map(Vec::len).sum(),
+            max_proposals_in_a_round: self.proposals.values().map(Vec::len).max().unwrap_or(0),
+            votes: self.votes.len(),
+            values: self.validity.len(),
+            future_rounds: self.votes.rounds_above(self.state.round),
+        }
+    }
+
     /// Our index in the validator set.
     pub fn validator_index(&self) -> ValidatorIndex {
         self.me
@@ -509,6 +549,7 @@ where
             }
             // Lines 65-67: OnTimeoutPrecommit: StartRound(round_p + 1).
             (TimeoutStep::Precommit, Step::Propose | Step::Prevote | Step::Precommit) => {
+                self.leave_round(b);
                 self.start_round(self.state.round.next(), b);
             }
             _ => {}
@@ -623,6 +664,7 @@ where
             .highest_round_with_senders_above(self.state.round, self.set.honest_threshold())
         {
             Some(round) => {
+                self.leave_round(b);
                 self.start_round(round, b);
                 true
             }
@@ -758,6 +800,26 @@ where
 
     // ---- helpers -----------------------------------------------------------------------
 
+    /// Before leaving the current round, prevotes and precommits nil in it if we have not
+    /// voted there yet (not in Algorithm 1; a nil vote is always safe, lines 57-64 sign the
+    /// same).
+    ///
+    /// Algorithm 1 assumes every message a correct process receives is eventually received
+    /// by every correct process; a node that re-gossips only its own messages does not relay
+    /// others'. Then a validator that left a round on 2f+1 precommits it alone received
+    /// (timeoutPrecommit, line 65) or on a round skip (line 55) would leave the others of
+    /// that round waiting for its vote forever: with f silent byzantine validators the
+    /// remaining 2f+1 are all needed for the quorum that arms their timeoutPrecommit. With
+    /// this rule every correct validator votes in every round it leaves, so the correct
+    /// validators' own messages always complete those quorums.
+    fn leave_round(&mut self, b: &mut Batch<V>) {
+        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+            if self.state.signed_vote(self.state.round, kind).is_none() {
+                self.sign_vote(kind, None, b);
+            }
+        }
+    }
+
     /// Lines 11-21: StartRound(round).
     fn start_round(&mut self, round: Round, b: &mut Batch<V>) {
         self.state.round = round;
@@ -844,11 +906,16 @@ where
     }
 
     /// Stores a verified proposal from the round's proposer and asks for `valid(v)` if the
-    /// value is new to us.
+    /// value is new to us — or asks again if an earlier request is still unanswered: the
+    /// node cannot validate a block whose body never reached it and does not answer, and a
+    /// re-proposal (lines 14-15) is how the body reaches it later. Without asking again, a
+    /// validator that missed the body when a byzantine proposer first sent the value could
+    /// never prevote it, and the validators locked on it could never get a quorum.
     fn accept_proposal(&mut self, sp: SignedProposal<V>, b: &mut Batch<V>) {
         let (round, proposer) = (sp.proposal.round, sp.proposal.proposer);
         self.votes.add_sender(round, proposer);
-        if !self.validity.contains_key(&sp.proposal.value) {
+        let known = self.validity.get(&sp.proposal.value).copied();
+        if matches!(known, None | Some(Validity::Pending)) {
             self.validity
                 .insert(sp.proposal.value.clone(), Validity::Pending);
             b.outputs.push(Output::ValidateValue {

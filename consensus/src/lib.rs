@@ -32,7 +32,7 @@ pub mod vote_keeper;
 
 pub use bytes::{PublicKey, Signature};
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};
-pub use consensus::Consensus;
+pub use consensus::{Consensus, Retained};
 pub use error::{ConsensusError, DropReason, MessageKind};
 pub use evidence::Evidence;
 #[cfg(any(test, feature = "fault-injection"))]

@@ -25,12 +25,20 @@ pub enum AddVote<V> {
     },
 }
 
-/// How many different values (nil included) we count per validator, round and kind. An
-/// honest validator votes once; an equivocator's votes are counted per value (at most once
-/// per value), so a polka it helped build elsewhere is still visible to us — counting a
-/// validator once per value keeps every quorum argument intact, because two quorums for
-/// different values still share an honest validator, who votes once. The bound keeps an
-/// equivocator from filling our memory.
+/// How many different values (nil included) we count per validator, round and kind, beyond
+/// the values another validator voted for first. An honest validator votes once; an
+/// equivocator's votes are counted per value (at most once per value), so a polka it helped
+/// build elsewhere is still visible to us — counting a validator once per value keeps every
+/// quorum argument intact, because two quorums for different values still share an honest
+/// validator, who votes once.
+///
+/// The bound keeps an equivocator from filling our memory, but must not hide its part in a
+/// quorum: an equivocator that signs many values could fill its first slots with junk, and
+/// its vote in a polka that honest validators saw would never count here (a re-proposal with
+/// that `validRound` would never be accepted). Every quorum holds an honest vote, which is
+/// its voter's first (and only) vote in the round and kind; so a vote beyond the bound is
+/// still counted when its value is another validator's first vote there. That makes at most
+/// `MAX_VALUES_PER_VOTER + n - 1` values per voter, round and kind.
 pub const MAX_VALUES_PER_VOTER: usize = 3;
 
 /// The votes of one kind in one round.
@@ -104,12 +112,23 @@ impl<V: Clone + Ord> VoteKeeper<V> {
             VoteKind::Precommit => &mut rv.precommits,
         };
         let who = vote.vote.validator;
+        // Another validator's first vote in this round and kind is for this value.
+        let supported = tally.per_value.get(&vote.vote.value).is_some_and(|voters| {
+            voters.keys().any(|w| {
+                *w != who
+                    && tally
+                        .by_validator
+                        .get(w)
+                        .and_then(|l| l.first())
+                        .is_some_and(|f| f.vote.value == vote.vote.value)
+            })
+        });
         let mine = tally.by_validator.entry(who).or_default();
         if mine.iter().any(|v| v.vote.value == vote.vote.value) {
             return AddVote::Duplicate;
         }
         let first = mine.first().cloned();
-        let counted = mine.len() < MAX_VALUES_PER_VOTER;
+        let counted = mine.len() < MAX_VALUES_PER_VOTER || supported;
         if counted {
             mine.push(vote.clone());
             rv.senders.insert(who);
@@ -224,6 +243,33 @@ impl<V: Clone + Ord> VoteKeeper<V> {
             .map(|(r, _)| *r)
     }
 
+    /// How many rounds have anything kept (a vote, or a proposal's sender).
+    pub fn round_count(&self) -> usize {
+        self.rounds.len()
+    }
+
+    /// How many rounds above `round` have anything kept.
+    pub fn rounds_above(&self, round: Round) -> usize {
+        self.rounds
+            .range(Round(round.0.saturating_add(1))..)
+            .count()
+    }
+
+    /// How many votes are kept, all rounds and kinds.
+    pub fn len(&self) -> usize {
+        self.rounds
+            .values()
+            .flat_map(|rv| [&rv.prevotes, &rv.precommits])
+            .flat_map(|t| t.by_validator.values())
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// True when no vote is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The rounds above `round` in which `validator` sent something.
     pub fn rounds_above_from(&self, round: Round, validator: ValidatorIndex) -> BTreeSet<Round> {
         self.rounds
@@ -299,6 +345,34 @@ mod tests {
         assert_eq!(k.senders(Round(0)), 3);
     }
 
+    /// An equivocator fills its first slots with junk, then votes for the value of a polka
+    /// that another (honest) validator is part of: that vote still counts, so the polka can
+    /// be seen here too. A vote for a value nobody else voted for first does not.
+    #[test]
+    fn an_equivocator_cannot_hide_its_part_in_a_quorum_behind_junk_votes() {
+        let mut k = VoteKeeper::new(3);
+        for junk in 10..10 + MAX_VALUES_PER_VOTER as u8 {
+            k.add(vote(0, 2, VoteKind::Prevote, Some(junk)));
+        }
+        assert!(matches!(
+            k.add(vote(0, 2, VoteKind::Prevote, Some(99))),
+            AddVote::Conflicting { counted: false, .. }
+        ));
+        // Validators 1 and 2 prevote 7; the equivocator's prevote for 7 arrives last.
+        k.add(vote(1, 2, VoteKind::Prevote, Some(7)));
+        k.add(vote(2, 2, VoteKind::Prevote, Some(7)));
+        assert!(matches!(
+            k.add(vote(0, 2, VoteKind::Prevote, Some(7))),
+            AddVote::Conflicting { counted: true, .. }
+        ));
+        assert!(k.has_quorum(Round(2), VoteKind::Prevote, Some(&[7])));
+        // Supported only by its own first vote: not enough.
+        assert!(matches!(
+            k.add(vote(0, 2, VoteKind::Prevote, Some(98))),
+            AddVote::Conflicting { counted: false, .. }
+        ));
+    }
+
     #[test]
     fn finds_rounds_ahead_with_enough_senders() {
         let mut k = VoteKeeper::new(3);
@@ -332,6 +406,7 @@ mod tests {
             let mut honest_votes: BTreeMap<(u16, u32, bool), u8> = BTreeMap::new();
             let mut model: BTreeMap<(u32, bool, u8), BTreeSet<u16>> = BTreeMap::new();
             let mut per_voter: BTreeMap<(u16, u32, bool), BTreeSet<u8>> = BTreeMap::new();
+            let mut first_vote: BTreeMap<(u16, u32, bool), u8> = BTreeMap::new();
             for (who, round, pre, value) in raw {
                 let who = who % n as u16;
                 if usize::from(who) >= f && *honest_votes.entry((who, round, pre)).or_insert(value) != value {
@@ -340,9 +415,13 @@ mod tests {
                 let kind = if pre { VoteKind::Prevote } else { VoteKind::Precommit };
                 let v = (value > 0).then_some(value);
                 k.add(vote(who, round, kind, v));
+                let supported = first_vote
+                    .iter()
+                    .any(|((w, r, p), f)| *w != who && (*r, *p, *f) == (round, pre, value));
                 let mine = per_voter.entry((who, round, pre)).or_default();
-                if mine.contains(&value) || mine.len() < MAX_VALUES_PER_VOTER {
+                if mine.contains(&value) || mine.len() < MAX_VALUES_PER_VOTER || supported {
                     mine.insert(value);
+                    first_vote.entry((who, round, pre)).or_insert(value);
                     model.entry((round, pre, value)).or_default().insert(who);
                 }
             }

@@ -298,6 +298,151 @@ fn skips_to_a_round_that_f_plus_one_validators_are_in() {
     }));
 }
 
+/// A byzantine validator's body never reached us, so the node never answered
+/// `ValidateValue`; the validators that had it locked on it. When an honest proposer
+/// re-proposes it (with the body this time) we must be asked again, or we can never prevote
+/// it and, with the byzantine validator silent, the locked ones never reach a quorum.
+#[test]
+fn an_unanswered_validation_is_asked_again_when_the_value_is_reproposed() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    let asked = |out: &[Output<V>], r: u32| {
+        out.contains(&Output::ValidateValue {
+            height: H,
+            round: Round(r),
+            value: A,
+        })
+    };
+    let out = c.handle(fx.proposal(0, A, None)).unwrap();
+    assert!(asked(&out, 0));
+    // No answer: timeoutPropose, then the others' polka and precommits on A.
+    let out = c.handle(timeout(0, TimeoutStep::Propose)).unwrap();
+    assert_eq!(votes(&out), vec![(0, VoteKind::Prevote, None)]);
+    for i in 1..=3 {
+        c.handle(fx.prevote(i, 0, Some(A))).unwrap();
+    }
+    let out = c.handle(timeout(0, TimeoutStep::Prevote)).unwrap();
+    assert_eq!(votes(&out), vec![(0, VoteKind::Precommit, None)]);
+    c.handle(fx.precommit(1, 0, Some(A))).unwrap();
+    c.handle(fx.precommit(2, 0, Some(A))).unwrap();
+    c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_eq!(c.round(), Round(1));
+    // Lines 14-15 at validator 2: A again, with validRound 0.
+    let out = c.handle(fx.proposal(1, A, Some(0))).unwrap();
+    assert!(asked(&out, 1), "a still unanswered value is asked again");
+    let out = c.handle(valid(A)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Prevote, Some(A))]);
+    // An answered value is not asked again.
+    let out = c.handle(fx.proposal(3, A, Some(0))).unwrap_or_default();
+    assert!(!asked(&out, 3));
+}
+
+/// Others saw 2f+1 precommits of round 0 before we saw anything of it: timeoutPrecommit
+/// moves us on, and we prevote and precommit nil in round 0 as we leave it, so that peers
+/// still in round 0, who do not get the others' precommits relayed, can complete their
+/// quorum with ours. The same on a round skip; a vote already signed is not signed again.
+#[test]
+fn leaving_a_round_votes_nil_where_it_has_not_voted() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    for i in 1..=3 {
+        c.handle(fx.precommit(i, 0, Some(A))).unwrap();
+    }
+    let before = c.safety_state().clone();
+    let out = c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_persist_before_broadcast(&out, &before);
+    assert_eq!(
+        votes(&out),
+        vec![(0, VoteKind::Prevote, None), (0, VoteKind::Precommit, None)]
+    );
+    assert_eq!((c.round(), c.step()), (Round(1), Step::Propose));
+    // Round 1: a nil prevote on timeoutPropose, then a skip to round 3.
+    c.handle(timeout(1, TimeoutStep::Propose)).unwrap();
+    c.handle(fx.prevote(1, 3, None)).unwrap();
+    let out = c.handle(fx.prevote(2, 3, None)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Precommit, None)]);
+    assert_eq!(c.round(), Round(3));
+}
+
+/// A flooder signs junk prevotes in round 0 before its prevote for A, which completes the
+/// polka the honest validators 1 and 2 are in. That prevote must still count here, or the
+/// re-proposal of A with validRound 0 is never accepted (found by the simulation's flood,
+/// n=4 seed 46: the validators locked in different rounds never got together again).
+#[test]
+fn a_flooders_junk_votes_do_not_hide_its_part_in_a_polka() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    for junk in 0..5u8 {
+        let _ = c.handle(fx.prevote(3, 0, Some([0x40 + junk; 32])));
+    }
+    c.handle(fx.prevote(1, 0, Some(A))).unwrap();
+    c.handle(fx.prevote(2, 0, Some(A))).unwrap();
+    c.handle(fx.prevote(3, 0, Some(A))).unwrap();
+    c.handle(timeout(0, TimeoutStep::Propose)).unwrap();
+    c.handle(timeout(0, TimeoutStep::Prevote)).unwrap();
+    c.handle(fx.precommit(1, 0, None)).unwrap();
+    c.handle(fx.precommit(2, 0, None)).unwrap();
+    c.handle(timeout(0, TimeoutStep::Precommit)).unwrap();
+    assert_eq!(c.round(), Round(1));
+    c.handle(fx.proposal(1, A, Some(0))).unwrap();
+    let out = c.handle(valid(A)).unwrap();
+    assert_eq!(votes(&out), vec![(1, VoteKind::Prevote, Some(A))]);
+}
+
+/// The proposer of some rounds sends hundreds of signed proposals: rounds it proposes and
+/// not, past and future, fresh values, bogus valid rounds. We keep at most
+/// MAX_PROPOSALS_PER_ROUND per round, in a bounded number of rounds, and ask to validate
+/// only what we keep.
+#[test]
+fn a_proposal_flood_keeps_a_bounded_state() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    // Move to round 4 so that there are past rounds too.
+    c.handle(fx.prevote(2, 4, None)).unwrap();
+    c.handle(fx.prevote(3, 4, None)).unwrap();
+    assert_eq!(c.round(), Round(4));
+    // Validator 1 proposes rounds 0, 4, 8, ... at height 1.
+    let mut validations = 0;
+    for k in 0..400u32 {
+        let round = [0, 3, 4, 8, 12, 16, 1_000][(k % 7) as usize];
+        let mut value = [0u8; 32];
+        value[..4].copy_from_slice(&k.to_be_bytes());
+        let valid_round = match k % 3 {
+            0 => None,
+            1 => Some(Round(round / 2)),
+            _ => Some(Round(round + 1)),
+        };
+        let proposal = Proposal {
+            height: H,
+            round: Round(round),
+            value,
+            valid_round,
+            proposer: 1,
+        };
+        let signature = fx.keys[1].sign(&proposal.sign_bytes(CHAIN));
+        if let Ok(out) = c.handle(Input::ProposalReceived(SignedProposal {
+            proposal,
+            signature,
+        })) {
+            validations += out
+                .iter()
+                .filter(|o| matches!(o, Output::ValidateValue { .. }))
+                .count();
+        }
+    }
+    let kept = c.retained();
+    assert_eq!(kept.max_proposals_in_a_round, MAX_PROPOSALS_PER_ROUND);
+    // Rounds 0 and 4 (ours), then 8 and 12: one validator's messages are kept in at most
+    // MAX_FUTURE_ROUNDS_PER_VALIDATOR rounds ahead of ours; 16 and 1000 are dropped.
+    assert_eq!(kept.proposals, 4 * MAX_PROPOSALS_PER_ROUND, "{kept:?}");
+    assert_eq!(
+        kept.future_rounds, MAX_FUTURE_ROUNDS_PER_VALIDATOR,
+        "{kept:?}"
+    );
+    assert_eq!(validations, kept.proposals);
+    assert!(kept.values <= kept.proposals, "{kept:?}");
+}
+
 #[test]
 fn keeps_only_a_few_future_rounds_per_validator() {
     let fx = fixture();

@@ -6,19 +6,31 @@
 //! fires timers, answers value requests and validations, re-gossips the current height's
 //! messages and hands lagging validators the last commit certificate (block sync).
 //!
+//! Byzantine validators (at most f, each holding a real key of the set) run the honest code
+//! behind a network layer that misbehaves in one of the ways of [`Behaviour`]: equivocating,
+//! flooding hundreds of signed proposals per height, or withholding (never voting, never
+//! proposing, or proposing a block whose body only some honest validators receive — those
+//! never get an answer to `ValidateValue` until an honest proposer re-proposes the value
+//! with its body, as the node's driver does with a body that never arrived).
+//!
 //! The invariants can only be broken by an output, and every output of every delivery is
 //! checked as it is carried out: agreement (no two honest decisions differ at a height),
-//! validity (an honest decision is a proposed value the application accepts), no honest double
-//! sign, every certificate verifies, no evidence against an honest validator. After the
-//! network heals (partitions gone, no loss, crashed nodes restarted) every honest validator
-//! must decide `heights_after_heal` more heights within a bound of simulated time.
+//! validity (an honest decision is a proposed value the application accepts, that this
+//! validator's application validated unless a certificate decided it, and that some honest
+//! application validated), no honest double sign, every certificate verifies, no evidence
+//! against an honest validator, and after every input an honest instance keeps no more than
+//! [`Consensus::retained`] promises. After the network heals (partitions gone, no loss,
+//! crashed nodes restarted) every honest validator must decide `heights_after_heal` more
+//! heights within a bound of simulated time.
 
 #![allow(dead_code)] // Each test binary that includes the harness uses a different part of it.
 
+use custody_consensus::consensus::{MAX_FUTURE_ROUNDS_PER_VALIDATOR, MAX_PROPOSALS_PER_ROUND};
+use custody_consensus::vote_keeper::MAX_VALUES_PER_VOTER;
 use custody_consensus::{
-    CommitCertificate, Config, Consensus, Fault, Height, Input, Message, Output, Proposal,
-    PublicKey, Round, SafetyState, Signature, SignedProposal, SignedVote, Signer, Timeout,
-    Timeouts, Validator, ValidatorSet, Verifier, Vote, VoteKind,
+    CommitCertificate, Config, Consensus, ConsensusError, DropReason, Fault, Height, Input,
+    Message, Output, Proposal, PublicKey, Retained, Round, SafetyState, Signature, SignedProposal,
+    SignedVote, Signer, Timeout, Timeouts, Validator, ValidatorSet, Verifier, Vote, VoteKind,
 };
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,14 +57,27 @@ pub struct SimKey(pub PublicKey);
 pub struct SimVerifier;
 
 fn fake_signature(key: &PublicKey, msg: &[u8]) -> Signature {
-    let mut out = [0u8; 64];
-    for (lane, chunk) in out.chunks_mut(8).enumerate() {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (lane as u64);
-        for b in key.0.iter().chain(msg) {
-            h ^= u64::from(*b);
+    // An FNV-style pass over key and message, spread over 64 bytes with splitmix64.
+    // Eight bytes a step (plain loops: iterator adapters are slow in debug builds).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&key.0[..], msg] {
+        let mut chunks = part.chunks_exact(8);
+        for c in &mut chunks {
+            h ^= u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = h.wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        }
+        for &b in chunks.remainder() {
+            h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
-        chunk.copy_from_slice(&h.to_be_bytes());
+    }
+    let mut out = [0u8; 64];
+    for chunk in out.chunks_mut(8) {
+        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_be_bytes());
     }
     Signature(out)
 }
@@ -94,6 +119,32 @@ pub fn validator_set(n: usize) -> ValidatorSet {
     .expect("distinct simulated keys")
 }
 
+/// A drop reason's name, for the report.
+fn drop_name(reason: &DropReason) -> &'static str {
+    match reason {
+        DropReason::NotStarted => "NotStarted",
+        DropReason::WrongHeight { .. } => "WrongHeight",
+        DropReason::AlreadyDecided(_) => "AlreadyDecided",
+        DropReason::UnknownValidator { .. } => "UnknownValidator",
+        DropReason::BadSignature(_) => "BadSignature",
+        DropReason::NotProposer { .. } => "NotProposer",
+        DropReason::BadValidRound { .. } => "BadValidRound",
+        DropReason::Duplicate { .. } => "Duplicate",
+        DropReason::TooFarAhead { .. } => "TooFarAhead",
+        DropReason::TooManyProposals { .. } => "TooManyProposals",
+        DropReason::NoValueRequested { .. } => "NoValueRequested",
+        DropReason::NoValidationRequested(_) => "NoValidationRequested",
+        DropReason::BadCertificate(_) => "BadCertificate",
+    }
+}
+
+/// The height a simulated value was built for.
+fn value_height(v: &V) -> u64 {
+    let mut h = [0u8; 8];
+    h.copy_from_slice(&v[..8]);
+    u64::from_be_bytes(h)
+}
+
 fn make_value(height: Height, proposer: usize, nonce: u64, bad: bool) -> V {
     let mut v = [0u8; 32];
     v[..8].copy_from_slice(&height.0.to_be_bytes());
@@ -106,12 +157,60 @@ fn make_value(height: Height, proposer: usize, nonce: u64, bad: bool) -> V {
 /// The application's rule: a value is valid at `height` if it was built for that height and
 /// is not marked bad.
 fn application_accepts(v: &V, height: Height) -> bool {
-    let mut h = [0u8; 8];
-    h.copy_from_slice(&v[..8]);
-    v[31] == 0 && u64::from_be_bytes(h) == height.0
+    v[31] == 0 && value_height(v) == height.0
 }
 
 // ---- configuration and results ----------------------------------------------------------
+
+/// How a byzantine validator's network layer misbehaves. Its consensus instance runs the
+/// honest code with its real key; only what leaves it is changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Signs a conflicting twin of most messages and sends each peer one or the other
+    /// (sometimes both), and now and then votes in rounds ahead.
+    Equivocate,
+    /// Besides its own messages, sends every peer hundreds of signed proposals per height:
+    /// for past, current, future and far-future rounds, rounds it does and does not propose,
+    /// fresh, invalid and other heights' values, with and without a (bogus) valid round; and
+    /// votes of both kinds for any of those values in any of those rounds.
+    Flood,
+    /// Never votes; proposes normally.
+    WithholdVotes,
+    /// Never votes and never proposes: sends nothing at all.
+    Mute,
+    /// Proposes, but sends the block's body to only some honest validators: the others'
+    /// applications cannot validate it and never answer. Votes only if `votes`.
+    HideBody {
+        /// Whether it still votes (for its own value, so that value can win a quorum).
+        votes: bool,
+    },
+}
+
+impl Behaviour {
+    /// Every behaviour.
+    pub const ALL: [Behaviour; 6] = [
+        Behaviour::Equivocate,
+        Behaviour::Flood,
+        Behaviour::WithholdVotes,
+        Behaviour::Mute,
+        Behaviour::HideBody { votes: false },
+        Behaviour::HideBody { votes: true },
+    ];
+
+    fn sends_votes(self) -> bool {
+        matches!(
+            self,
+            Behaviour::Equivocate | Behaviour::Flood | Behaviour::HideBody { votes: true }
+        )
+    }
+}
+
+/// Proposals a flooder sends per round it enters, and at most per height.
+pub const FLOOD_PER_ROUND: u64 = 80;
+/// See [`FLOOD_PER_ROUND`].
+pub const FLOOD_PER_HEIGHT: u64 = 300;
+/// Votes a flooder sends with each burst of proposals.
+pub const FLOOD_VOTES_PER_ROUND: u64 = 40;
 
 /// One simulated run.
 #[derive(Clone, Debug)]
@@ -120,6 +219,8 @@ pub struct SimConfig {
     pub n: usize,
     /// Byzantine validators (at most f); which ones is drawn from the seed.
     pub byzantine: usize,
+    /// What each byzantine validator does, drawn from the seed among these.
+    pub behaviours: Vec<Behaviour>,
     /// The seed of everything random.
     pub seed: u64,
     /// Length of the faulty period (simulated ms); the network heals at its end.
@@ -164,6 +265,7 @@ impl SimConfig {
         SimConfig {
             n,
             byzantine,
+            behaviours: Behaviour::ALL.to_vec(),
             seed,
             chaos_ms: 2_000 + below(&mut rng, 8_000),
             loss: [0.0, 0.05, 0.2, 0.4][below(&mut rng, 4) as usize],
@@ -185,6 +287,7 @@ impl SimConfig {
         SimConfig {
             n,
             byzantine: 0,
+            behaviours: vec![Behaviour::Equivocate],
             seed,
             chaos_ms: 0,
             loss: 0.0,
@@ -261,6 +364,13 @@ pub enum Violation {
         /// The error.
         error: String,
     },
+    /// An honest instance kept more than [`Consensus::retained`] promises.
+    Unbounded {
+        /// Who.
+        node: usize,
+        /// What it kept, and at which round.
+        detail: String,
+    },
     /// After the heal, the honest validators did not decide enough heights in time.
     Liveness {
         /// The height every honest validator had to reach.
@@ -300,7 +410,7 @@ pub struct Report {
     /// Sends of re-gossiped messages and certificates.
     pub gossip_sent: u64,
     /// Inputs dropped by the state machine, by reason.
-    pub drops: BTreeMap<String, u64>,
+    pub drops: BTreeMap<&'static str, u64>,
     /// Equivocation evidence reported.
     pub evidence: u64,
     /// Crashes (including crashes in the middle of a batch of outputs).
@@ -313,20 +423,34 @@ pub struct Report {
     pub bound_ms: u64,
     /// Each validator's state at the end, for diagnosing a failure.
     pub final_states: Vec<String>,
+    /// The byzantine validators' behaviours.
+    pub behaviours: Vec<(usize, Behaviour)>,
+    /// Flood proposals and votes sent (point to point).
+    pub flood_sent: u64,
+    /// `ValidateValue` requests an honest node's driver left unanswered for lack of the body.
+    pub unanswered_validations: u64,
+    /// The most any honest instance kept at once, field by field.
+    pub max_retained: Retained,
+    /// The most block bodies any honest node's driver held at once.
+    pub max_bodies: usize,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} | decided {} heights in {} sim-ms, {} events, max round {}, {} crashes, {} evidence, heal→done {:?}/{} ms",
+            "{} byz={:?} | decided {} heights in {} sim-ms, {} events, max round {}, {} crashes, {} evidence, {} flood sends, {} unanswered validations, max kept {:?}, heal→done {:?}/{} ms",
             self.config,
+            self.behaviours,
             self.decided,
             self.sim_ms,
             self.events,
             self.max_round,
             self.crashes,
             self.evidence,
+            self.flood_sent,
+            self.unanswered_validations,
+            self.max_retained,
             self.heal_to_done_ms,
             self.bound_ms
         )?;
@@ -344,8 +468,22 @@ impl fmt::Display for Report {
 
 #[derive(Clone, Debug)]
 enum Net {
+    /// A message; a proposal carries its block's body.
     Msg(Message<V>),
+    /// A proposal sent without its block's body (by a withholding proposer).
+    NoBody(SignedProposal<V>),
+    /// A commit certificate, with the decided block (block sync).
     Cert(CommitCertificate<V>),
+}
+
+impl Net {
+    fn height(&self) -> Height {
+        match self {
+            Net::Msg(m) => m.height(),
+            Net::NoBody(p) => p.proposal.height,
+            Net::Cert(c) => c.height,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -383,8 +521,41 @@ enum Event {
     Heal,
 }
 
+/// An event in the queue, ordered by (time, sequence number) only: earliest first, ties in
+/// scheduling order.
+struct Queued {
+    at: Reverse<(u64, u64)>,
+    event: Box<Event>,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
 struct SimNode {
     byzantine: bool,
+    /// What it does if byzantine.
+    behaviour: Behaviour,
+    /// Block bodies this node's driver holds (values of this height and later).
+    bodies: BTreeSet<V>,
+    /// The (height, round) a flooder last flooded, and how many it sent at that height.
+    flooded: (u64, u32, u64),
     up: bool,
     /// Bumped at every crash, so timers and application answers of a previous life are lost.
     epoch: u64,
@@ -396,7 +567,7 @@ struct SimNode {
     group: u8,
     /// Messages for the next height, kept (bounded) and fed after `StartHeight`, as the
     /// node's network layer does.
-    next_height: Vec<Message<V>>,
+    next_height: Vec<Net>,
 }
 
 impl SimNode {
@@ -416,8 +587,7 @@ pub struct Sim {
     rng: ChaCha8Rng,
     now: u64,
     seq: u64,
-    queue: BinaryHeap<Reverse<(u64, u64)>>,
-    events: BTreeMap<u64, Event>,
+    queue: BinaryHeap<Queued>,
     nodes: Vec<SimNode>,
     healed: bool,
     heal_at: u64,
@@ -431,6 +601,16 @@ pub struct Sim {
     honest_votes: BTreeMap<(usize, u64, u32, VoteKind), Option<V>>,
     honest_proposals: BTreeMap<(usize, u64, u32), Proposal<V>>,
     decisions: BTreeMap<u64, (usize, V)>,
+    /// (node, height, value) an honest application validated or built.
+    validated: BTreeSet<(usize, u64, V)>,
+    /// (height, value) some honest application validated or built.
+    validated_by_someone: BTreeSet<(u64, V)>,
+    /// (height, value) an honest application rejected.
+    rejected: BTreeSet<(u64, V)>,
+    /// True while a certificate is being fed (its decision needs no own validation).
+    feeding_certificate: bool,
+    /// The value whose body came with the proposal being fed, if any.
+    incoming_body: Option<V>,
     report: Report,
 }
 
@@ -459,9 +639,22 @@ impl Sim {
                 byz.insert(i);
             }
         }
+        let behaviours: Vec<(usize, Behaviour)> = byz
+            .iter()
+            .map(|&i| {
+                let k = below(&mut rng, cfg.behaviours.len() as u64) as usize;
+                (i, cfg.behaviours[k])
+            })
+            .collect();
         let nodes = (0..cfg.n)
             .map(|i| SimNode {
                 byzantine: byz.contains(&i),
+                behaviour: behaviours
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .map_or(Behaviour::Equivocate, |(_, b)| *b),
+                bodies: BTreeSet::new(),
+                flooded: (0, 0, 0),
                 up: true,
                 epoch: 0,
                 cons: None,
@@ -490,7 +683,6 @@ impl Sim {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
-            events: BTreeMap::new(),
             nodes,
             healed: false,
             heal_at: 0,
@@ -501,8 +693,14 @@ impl Sim {
             honest_votes: BTreeMap::new(),
             honest_proposals: BTreeMap::new(),
             decisions: BTreeMap::new(),
+            validated: BTreeSet::new(),
+            validated_by_someone: BTreeSet::new(),
+            rejected: BTreeSet::new(),
+            feeding_certificate: false,
+            incoming_body: None,
             report: Report {
                 config,
+                behaviours,
                 ..Report::default()
             },
             cfg,
@@ -511,8 +709,10 @@ impl Sim {
 
     fn at(&mut self, delay: u64, e: Event) {
         self.seq += 1;
-        self.queue.push(Reverse((self.now + delay, self.seq)));
-        self.events.insert(self.seq, e);
+        self.queue.push(Queued {
+            at: Reverse((self.now + delay, self.seq)),
+            event: Box::new(e),
+        });
     }
 
     fn honest(&self, i: usize) -> bool {
@@ -540,13 +740,14 @@ impl Sim {
         }
         self.schedule_faults();
         self.at(self.cfg.chaos_ms, Event::Heal);
-        while let Some(Reverse((t, seq))) = self.queue.pop() {
-            let Some(e) = self.events.remove(&seq) else {
-                continue;
-            };
+        while let Some(Queued {
+            at: Reverse((t, _)),
+            event,
+        }) = self.queue.pop()
+        {
             self.now = t;
             self.report.events += 1;
-            self.step(e);
+            self.step(*event);
             if self.report.violation.is_some() {
                 break;
             }
@@ -686,21 +887,25 @@ impl Sim {
                     return;
                 }
                 match net {
-                    Net::Msg(m) => {
+                    Net::Msg(_) | Net::NoBody(_) => {
                         let current = self.nodes[to].cons.as_ref().map(|c| c.height());
-                        if current.map(Height::next) == Some(m.height()) {
+                        if current.map(Height::next) == Some(net.height()) {
                             let buffer = &mut self.nodes[to].next_height;
                             if buffer.len() < 20 * self.cfg.n {
-                                buffer.push(m);
+                                buffer.push(net);
                             }
                         } else {
-                            self.feed(to, m.into());
+                            self.take_in(to, net);
                         }
                     }
                     Net::Cert(c) => {
                         let current = self.nodes[to].cons.as_ref().map(|c| c.height());
                         if current == Some(c.height) {
+                            // Block sync brings the decided block's body along.
+                            self.nodes[to].bodies.insert(c.value);
+                            self.feeding_certificate = true;
                             self.feed(to, Input::CertificateReceived(c));
+                            self.feeding_certificate = false;
                         }
                     }
                 }
@@ -730,6 +935,11 @@ impl Sim {
                     let bad = chance(&mut self.rng, bad_rate);
                     self.nonce += 1;
                     let v = make_value(height, node, self.nonce, bad);
+                    self.nodes[node].bodies.insert(v);
+                    if self.honest(node) {
+                        self.validated.insert((node, height.0, v));
+                        self.validated_by_someone.insert((height.0, v));
+                    }
                     self.feed(node, Input::ValueToPropose(v));
                 }
             }
@@ -741,6 +951,14 @@ impl Sim {
             } => {
                 if self.nodes[node].up && self.nodes[node].epoch == epoch {
                     let valid = application_accepts(&value, height);
+                    if self.honest(node) {
+                        if valid {
+                            self.validated.insert((node, height.0, value));
+                            self.validated_by_someone.insert((height.0, value));
+                        } else {
+                            self.rejected.insert((height.0, value));
+                        }
+                    }
                     self.feed(node, Input::ValueValidated { value, valid });
                 }
             }
@@ -855,7 +1073,12 @@ impl Sim {
             }
         }
         match outputs {
-            Ok(out) => self.apply(i, out),
+            Ok(out) => {
+                if self.honest(i) {
+                    self.check_bounds(i);
+                }
+                self.apply(i, out)
+            }
             Err(e) => self.fail(Violation::Unexpected {
                 node: i,
                 error: e.to_string(),
@@ -868,6 +1091,23 @@ impl Sim {
         node.up = false;
         node.cons = None;
         node.next_height.clear();
+        // The driver keeps the bodies the safety record names (its proposals, the locked
+        // and valid values); the others were in memory only.
+        let kept: BTreeSet<V> = node
+            .persisted
+            .iter()
+            .flat_map(|s| {
+                s.signed
+                    .iter()
+                    .filter_map(|m| match m {
+                        Message::Proposal(p) => Some(p.proposal.value),
+                        Message::Vote(_) => None,
+                    })
+                    .chain(s.locked.iter().map(|l| l.value))
+                    .chain(s.valid.iter().map(|l| l.value))
+            })
+            .collect();
+        node.bodies.retain(|v| kept.contains(v));
         node.epoch += 1;
         self.report.crashes += 1;
         let down = 100 + below(&mut self.rng, 2_000);
@@ -883,18 +1123,12 @@ impl Sim {
                 let round = c.round().0;
                 if self.honest(i) {
                     self.report.max_round = self.report.max_round.max(round);
+                    self.check_bounds(i);
                 }
                 self.apply(i, out);
             }
-            Err(e) if e.is_dropped() => {
-                let reason = format!("{e:?}");
-                let key = reason
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|s| !s.is_empty())
-                    .nth(1)
-                    .unwrap_or("?")
-                    .to_string();
-                *self.report.drops.entry(key).or_default() += 1;
+            Err(ConsensusError::Dropped(reason)) => {
+                *self.report.drops.entry(drop_name(&reason)).or_default() += 1;
             }
             Err(e) => self.fail(Violation::Unexpected {
                 node: i,
@@ -956,6 +1190,14 @@ impl Sim {
                     );
                 }
                 Output::ValidateValue { height, value, .. } => {
+                    if self.incoming_body == Some(value) {
+                        self.nodes[i].bodies.insert(value);
+                    }
+                    // A driver without the body cannot validate it; it does not answer.
+                    if honest && !self.nodes[i].bodies.contains(&value) {
+                        self.report.unanswered_validations += 1;
+                        continue;
+                    }
                     let epoch = self.nodes[i].epoch;
                     let d = below(&mut self.rng, 4);
                     self.at(
@@ -975,6 +1217,7 @@ impl Sim {
                 } => {
                     self.check_decision(i, height, value, &certificate);
                     self.nodes[i].committed.insert(height, certificate);
+                    self.nodes[i].bodies.retain(|v| value_height(v) > height.0);
                     next.push(Input::StartHeight(height.next()));
                 }
                 Output::Equivocation(e) => {
@@ -994,23 +1237,76 @@ impl Sim {
             let start = matches!(input, Input::StartHeight(_));
             self.feed(i, input);
             if start {
-                for m in std::mem::take(&mut self.nodes[i].next_height) {
-                    self.feed(i, m.into());
+                for net in std::mem::take(&mut self.nodes[i].next_height) {
+                    self.take_in(i, net);
                 }
             }
+        }
+    }
+
+    /// The node's network layer: the message goes to the state machine; a proposal's body
+    /// (if it came with one) is kept only if the state machine kept the proposal and asks to
+    /// validate its value (see `apply`), so a flood of signed proposals cannot fill the
+    /// driver's block store and push out an honest proposer's body.
+    fn take_in(&mut self, i: usize, net: Net) {
+        let (input, body) = match net {
+            Net::Msg(m) => {
+                let body = match &m {
+                    Message::Proposal(p) => Some(p.proposal.value),
+                    Message::Vote(_) => None,
+                };
+                (m.into(), body)
+            }
+            Net::NoBody(p) => (Input::ProposalReceived(p), None),
+            Net::Cert(c) => (Input::CertificateReceived(c), None),
+        };
+        let outer = std::mem::replace(&mut self.incoming_body, body);
+        self.feed(i, input);
+        self.incoming_body = outer;
+    }
+
+    /// What honest instance `i` keeps stays within what [`Consensus::retained`] promises.
+    fn check_bounds(&mut self, i: usize) {
+        let Some(c) = self.nodes[i].cons.as_ref() else {
+            return;
+        };
+        let n = self.cfg.n;
+        let k = c.retained();
+        let round = c.round().0 as usize;
+        let rounds = round + 1 + MAX_FUTURE_ROUNDS_PER_VALIDATOR * n;
+        let ok = k.rounds <= rounds
+            && k.future_rounds <= MAX_FUTURE_ROUNDS_PER_VALIDATOR * n
+            && k.max_proposals_in_a_round <= MAX_PROPOSALS_PER_ROUND
+            && k.proposals <= MAX_PROPOSALS_PER_ROUND * k.rounds
+            && k.votes <= 2 * (MAX_VALUES_PER_VOTER + n - 1) * n * k.rounds
+            && k.values <= k.proposals + 2;
+        self.report.max_bodies = self.report.max_bodies.max(self.nodes[i].bodies.len());
+        let m = &mut self.report.max_retained;
+        m.rounds = m.rounds.max(k.rounds);
+        m.future_rounds = m.future_rounds.max(k.future_rounds);
+        m.proposals = m.proposals.max(k.proposals);
+        m.max_proposals_in_a_round = m.max_proposals_in_a_round.max(k.max_proposals_in_a_round);
+        m.votes = m.votes.max(k.votes);
+        m.values = m.values.max(k.values);
+        if !ok {
+            self.fail(Violation::Unbounded {
+                node: i,
+                detail: format!("round {round}: {k:?}"),
+            });
         }
     }
 
     fn record_proposal(&mut self, m: &Message<V>) {
         if let Message::Proposal(p) = m {
             let p = &p.proposal;
-            self.proposed.insert((p.height.0, p.value));
-            let list = self
-                .proposed_in_round
-                .entry((p.height.0, p.round.0))
-                .or_default();
-            if !list.contains(&p.value) {
-                list.push(p.value);
+            if self.proposed.insert((p.height.0, p.value)) || self.honest(p.proposer.into()) {
+                let list = self
+                    .proposed_in_round
+                    .entry((p.height.0, p.round.0))
+                    .or_default();
+                if !list.contains(&p.value) {
+                    list.push(p.value);
+                }
             }
         }
     }
@@ -1026,11 +1322,16 @@ impl Sim {
             return;
         }
         self.report.decisions += 1;
-        if !self.proposed.contains(&(height.0, value)) || !application_accepts(&value, height) {
-            self.fail(Violation::Validity {
-                node: i,
-                height: height.0,
-            });
+        let h = height.0;
+        // Proposed, acceptable, validated by an honest application and never rejected by
+        // one; and by this validator's own application unless a certificate decided it.
+        if !self.proposed.contains(&(h, value))
+            || !application_accepts(&value, height)
+            || !self.validated_by_someone.contains(&(h, value))
+            || self.rejected.contains(&(h, value))
+            || !(self.feeding_certificate || self.validated.contains(&(i, h, value)))
+        {
+            self.fail(Violation::Validity { node: i, height: h });
         }
         match self.decisions.get(&height.0) {
             Some(&(other, v)) if v != value => self.fail(Violation::Agreement {
@@ -1140,6 +1441,21 @@ impl Sim {
                 .cloned()
                 .chain(c.polka_for_valid_value().iter().cloned().map(Message::Vote))
                 .collect();
+            let behaviour = n.behaviour;
+            if n.byzantine && !matches!(behaviour, Behaviour::Equivocate | Behaviour::Flood) {
+                // Withholders re-send what they send at all, and serve no blocks.
+                for m in msgs {
+                    match m {
+                        Message::Vote(_) if !behaviour.sends_votes() => {}
+                        _ if behaviour == Behaviour::Mute => {}
+                        Message::Proposal(p) if matches!(behaviour, Behaviour::HideBody { .. }) => {
+                            self.broadcast(i, Net::NoBody(p), true)
+                        }
+                        m => self.broadcast(i, Net::Msg(m), true),
+                    }
+                }
+                continue;
+            }
             for m in msgs {
                 self.broadcast(i, Net::Msg(m), true);
             }
@@ -1156,10 +1472,140 @@ impl Sim {
         }
     }
 
-    /// A byzantine validator's network layer: it signs a conflicting twin of most messages
-    /// and sends each peer one or the other (sometimes both), and now and then votes in
-    /// rounds ahead.
+    /// A byzantine validator's network layer, by its [`Behaviour`].
     fn byzantine_broadcast(&mut self, i: usize, m: Message<V>) {
+        let behaviour = self.nodes[i].behaviour;
+        match (behaviour, &m) {
+            (Behaviour::Equivocate, _) => self.equivocate(i, m),
+            (Behaviour::Mute, _) => {}
+            (_, Message::Vote(_)) if !behaviour.sends_votes() => {}
+            (Behaviour::HideBody { .. }, Message::Proposal(p)) => {
+                // Each peer gets the body with probability 1/2; byzantine peers always.
+                for to in 0..self.cfg.n {
+                    if to == i {
+                        continue;
+                    }
+                    let net = if !self.honest(to) || chance(&mut self.rng, 0.5) {
+                        Net::Msg(m.clone())
+                    } else {
+                        Net::NoBody(p.clone())
+                    };
+                    self.send(i, to, net, false);
+                }
+            }
+            (Behaviour::Flood, _) => {
+                self.broadcast(i, Net::Msg(m.clone()), false);
+                self.flood(i, m.height(), m.round());
+            }
+            _ => self.broadcast(i, Net::Msg(m), false),
+        }
+    }
+
+    /// A flooder's burst on entering a round: [`FLOOD_PER_ROUND`] signed proposals (at most
+    /// [`FLOOD_PER_HEIGHT`] per height) to every peer, for past, current and future rounds,
+    /// its own and others', fresh, invalid and other heights' values, with and without a
+    /// bogus valid round, some claiming another proposer.
+    fn flood(&mut self, i: usize, height: Height, round: Round) {
+        let (h, r, count) = self.nodes[i].flooded;
+        if (h, r) == (height.0, round.0) {
+            return;
+        }
+        let mut count = if h == height.0 { count } else { 0 };
+        let burst = FLOOD_PER_ROUND.min(FLOOD_PER_HEIGHT - count);
+        count += burst;
+        self.nodes[i].flooded = (height.0, round.0, count);
+        let signer = key(i);
+        let n = self.cfg.n as u32;
+        for _ in 0..burst {
+            let rn = round.0;
+            let target = match below(&mut self.rng, 5) {
+                0 => below(&mut self.rng, u64::from(rn) + 1) as u32,
+                1 => rn,
+                2 => rn + 1 + below(&mut self.rng, 3) as u32,
+                3 => rn + below(&mut self.rng, 2_000) as u32,
+                // A round it proposes, now or soon.
+                _ => (rn..rn + n)
+                    .find(|x| usize::from(self.set.proposer(height, Round(*x))) == i)
+                    .unwrap_or(rn),
+            };
+            let known = self
+                .proposed_in_round
+                .get(&(height.0, target))
+                .filter(|l| !l.is_empty())
+                .cloned();
+            self.nonce += 1;
+            let value = match (below(&mut self.rng, 6), known) {
+                (0, Some(l)) => l[below(&mut self.rng, l.len() as u64) as usize],
+                (1, _) => make_value(Height(height.0 + 1), i, self.nonce, false),
+                (2, _) => make_value(height, i, self.nonce, true),
+                _ => make_value(height, i, self.nonce, false),
+            };
+            let valid_round = match below(&mut self.rng, 4) {
+                0 if target > 0 => Some(Round(below(&mut self.rng, u64::from(target)) as u32)),
+                1 => Some(Round(target + below(&mut self.rng, 3) as u32)),
+                _ => None,
+            };
+            let proposer = if chance(&mut self.rng, 0.1) {
+                below(&mut self.rng, u64::from(n)) as u16
+            } else {
+                i as u16
+            };
+            let proposal = Proposal {
+                height,
+                round: Round(target),
+                value,
+                valid_round,
+                proposer,
+            };
+            let signature = signer.sign(&proposal.sign_bytes(CHAIN));
+            let m = Message::Proposal(SignedProposal {
+                proposal,
+                signature,
+            });
+            self.record_proposal(&m);
+            for to in 0..self.cfg.n {
+                if to != i {
+                    self.report.flood_sent += 1;
+                    self.send(i, to, Net::Msg(m.clone()), false);
+                }
+            }
+        }
+        for _ in 0..FLOOD_VOTES_PER_ROUND {
+            let rn = round.0;
+            let target = match below(&mut self.rng, 3) {
+                0 => below(&mut self.rng, u64::from(rn) + 1) as u32,
+                1 => rn + 1 + below(&mut self.rng, 4) as u32,
+                _ => rn + below(&mut self.rng, 100_000) as u32,
+            };
+            let kind = if chance(&mut self.rng, 0.5) {
+                VoteKind::Prevote
+            } else {
+                VoteKind::Precommit
+            };
+            let vote = Vote {
+                height,
+                round: Round(target),
+                kind,
+                value: None,
+                validator: i as u16,
+            };
+            let value = self.other_value(&vote);
+            let vote = Vote { value, ..vote };
+            let signature = signer.sign(&vote.sign_bytes(CHAIN));
+            let m = Message::Vote(SignedVote { vote, signature });
+            for to in 0..self.cfg.n {
+                if to != i {
+                    self.report.flood_sent += 1;
+                    self.send(i, to, Net::Msg(m.clone()), false);
+                }
+            }
+        }
+    }
+
+    /// An equivocator's network layer: it signs a conflicting twin of most messages and
+    /// sends each peer one or the other (sometimes both), and now and then votes in rounds
+    /// ahead.
+    fn equivocate(&mut self, i: usize, m: Message<V>) {
         let signer = key(i);
         let twin = match &m {
             Message::Proposal(sp) if chance(&mut self.rng, 0.7) => {
