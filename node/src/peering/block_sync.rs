@@ -227,3 +227,54 @@ async fn catch_up<B: KvBackend>(s: &Shared<B>) -> Result<(), String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::tests::fixtures::Fixture;
+    use crate::storage::{MemKv, Store};
+
+    fn node() -> Arc<Node<MemKv>> {
+        let genesis = Fixture::new().genesis;
+        let store = Arc::new(Store::in_memory(&genesis));
+        Arc::new(Node::new("n".into(), Arc::new(genesis), store, 10).unwrap())
+    }
+
+    #[test]
+    fn a_peer_asking_in_a_tight_loop_is_answered_at_a_bounded_rate() {
+        let mut limits = RateLimits::default();
+        let (a, b) = (PublicKey([1; 32]), PublicKey([2; 32]));
+        let t0 = Instant::now();
+        let burst = (0..1_000).filter(|_| limits.allow(a, t0)).count();
+        assert_eq!(burst, REQUEST_BURST as usize);
+        assert!(limits.allow(b, t0), "another peer has its own budget");
+        let later = t0 + Duration::from_secs(1);
+        let refilled = (0..1_000).filter(|_| limits.allow(a, later)).count();
+        assert_eq!(refilled, REQUESTS_PER_SECOND as usize);
+    }
+
+    #[test]
+    fn requests_at_the_ends_of_the_number_range_get_empty_answers() {
+        let node = node();
+        let role = Role::Follower(
+            crate::consensus_driver::spawn_follower(Arc::clone(&node))
+                .unwrap()
+                .0,
+        );
+        for (from, max) in [(u64::MAX, u32::MAX), (0, u32::MAX), (u64::MAX - 1, 1)] {
+            let req = encoding::encode(&PeerRequest::Blocks(SyncRequest { from, max }));
+            let resp: SyncResponse = encoding::decode(&answer(&node, &role, &req, true)).unwrap();
+            assert!(resp.blocks.is_empty());
+        }
+        let req = encoding::encode(&PeerRequest::Body(BodyRequest {
+            height: u64::MAX,
+            value: Hash32::ZERO,
+        }));
+        let resp: BodyResponse = encoding::decode(&answer(&node, &role, &req, true)).unwrap();
+        assert_eq!(resp.block, None);
+        // Past the rate, or malformed: an empty answer, no work.
+        let resp: SyncResponse =
+            encoding::decode(&answer(&node, &role, &[0xff, 0xff], true)).unwrap();
+        assert!(resp.blocks.is_empty());
+    }
+}

@@ -66,4 +66,4 @@ pub use storage_error::StorageError;
 pub use store::{Store, FORMAT_VERSION};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

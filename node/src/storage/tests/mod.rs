@@ -4,6 +4,6 @@
 
 mod atomicity;
 mod conformance;
-mod fixtures;
+pub(crate) mod fixtures;
 mod kv_props;
 mod sled_only;
