@@ -51,6 +51,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/lots/{gtin}/{lot}/items", get(lot_items::<B>))
         .route("/v1/inventory", get(inventory::<B>))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::map_response(json_rejections))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(node)
@@ -485,4 +486,44 @@ mod tests {
         assert!(to_json(&map).is_err());
         assert_eq!(to_json(&42u8).ok(), Some(json!(42)));
     }
+}
+
+/// Turns the errors axum answers by itself before a handler runs (an undecodable path, a
+/// query that does not parse, a method a route does not serve) into the API's JSON errors,
+/// keeping their status and headers (such as `Allow`).
+async fn json_rejections(response: Response) -> Response {
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !response.status().is_client_error() || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match parts.status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        _ => "malformed",
+    };
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(parts.status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
