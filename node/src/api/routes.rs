@@ -454,40 +454,6 @@ async fn inventory<B: KvBackend>(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::ser::Error as _;
-
-    /// A value whose serialisation fails, as a bug in a `Serialize` impl would.
-    struct Unrenderable;
-
-    impl serde::Serialize for Unrenderable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(S::Error::custom("cannot render this"))
-        }
-    }
-
-    #[tokio::test]
-    async fn a_value_that_cannot_be_rendered_is_a_500_with_a_json_error() {
-        let err = to_json(&Unrenderable).expect_err("rendering fails");
-        let response = err.into_response();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        let v: Value = serde_json::from_slice(&body).expect("a JSON body");
-        assert_eq!(v["error"]["code"], "internal");
-        assert!(v["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("cannot render this")));
-        // A map with non-string keys is one way real data fails to render.
-        let map: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
-        assert!(to_json(&map).is_err());
-        assert_eq!(to_json(&42u8).ok(), Some(json!(42)));
-    }
-}
-
 /// Turns the errors axum answers by itself before a handler runs (an undecodable path, a
 /// query that does not parse, a method a route does not serve) into the API's JSON errors,
 /// keeping their status and headers (such as `Allow`).
@@ -526,4 +492,38 @@ async fn json_rejections(response: Response) -> Response {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::ser::Error as _;
+
+    /// A value whose serialisation fails, as a bug in a `Serialize` impl would.
+    struct Unrenderable;
+
+    impl serde::Serialize for Unrenderable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("cannot render this"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_value_that_cannot_be_rendered_is_a_500_with_a_json_error() {
+        let err = to_json(&Unrenderable).expect_err("rendering fails");
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("a JSON body");
+        assert_eq!(v["error"]["code"], "internal");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot render this")));
+        // A map with non-string keys is one way real data fails to render.
+        let map: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(to_json(&map).is_err());
+        assert_eq!(to_json(&42u8).ok(), Some(json!(42)));
+    }
 }
