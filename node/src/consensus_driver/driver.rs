@@ -19,6 +19,7 @@ use crate::consensus_driver::future::FutureMessages;
 use crate::consensus_driver::gossip::{BodySink, Gossip};
 use crate::consensus_driver::inbox::{Event, Inbox};
 use crate::consensus_driver::safety_wal::{SafetyWal, WalError};
+use crate::consensus_driver::suspects::Suspects;
 use crate::consensus_driver::wire::ConsensusMessage;
 use crate::node::{BlockOutcome, ConsensusStatus, InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
@@ -83,6 +84,9 @@ pub struct DriverOptions {
     /// Most bytes of proposed block bodies kept that nothing depends on yet (see
     /// [`ProposalBodies`]).
     pub max_body_bytes: usize,
+    /// Longest wait for each step, milliseconds, in the rounds of a proposer whose last
+    /// turn failed (see `suspects.rs`); 0 waits the chain's full timeouts.
+    pub suspect_timeout_ms: u64,
 }
 
 impl Default for DriverOptions {
@@ -93,6 +97,7 @@ impl Default for DriverOptions {
             max_future_bytes: 32 * 1024 * 1024,
             max_future_heights: 4,
             max_body_bytes: 32 * 1024 * 1024,
+            suspect_timeout_ms: 100,
         }
     }
 }
@@ -222,6 +227,7 @@ pub fn spawn<B: KvBackend>(
         future,
         kept_bodies: Vec::new(),
         sink,
+        suspects: Suspects::default(),
     };
     if restored.is_some() {
         // The blocks the restored state names (our proposals, locked and valid values).
@@ -281,6 +287,8 @@ struct Driver<B: KvBackend> {
     kept_bodies: Vec<Hash32>,
     /// Where fetched bodies go (our own inbox).
     sink: BodySink,
+    /// Proposers whose last turn failed: their rounds wait less.
+    suspects: Suspects,
 }
 
 impl<B: KvBackend> Driver<B> {
@@ -408,6 +416,18 @@ impl<B: KvBackend> Driver<B> {
                 timeout,
                 duration_ms,
             } => {
+                let short = self.options.suspect_timeout_ms;
+                let suspected = short > 0
+                    && self.suspects.proposer_suspected(
+                        self.consensus.validator_set(),
+                        timeout.height,
+                        timeout.round,
+                    );
+                let duration_ms = if suspected {
+                    duration_ms.min(short)
+                } else {
+                    duration_ms
+                };
                 self.timer_seq += 1;
                 let at = Instant::now() + Duration::from_millis(duration_ms);
                 self.timers.push(Reverse((at, self.timer_seq, timeout)));
@@ -585,6 +605,13 @@ impl<B: KvBackend> Driver<B> {
             },
         };
         let c = self.node.commit(&block, &certificate, &changes)?;
+        let me = self.consensus.validator_index();
+        self.suspects.decided(
+            self.consensus.validator_set(),
+            me,
+            height,
+            certificate.round,
+        );
         tracing::info!(
             height = c.height,
             txs = c.txs,

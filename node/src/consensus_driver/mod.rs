@@ -13,6 +13,7 @@ mod future;
 mod gossip;
 mod inbox;
 mod safety_wal;
+mod suspects;
 mod wire;
 
 pub use bodies::ProposalBodies;
