@@ -239,6 +239,8 @@ struct Byz {
     last_tx_seen: Option<Instant>,
     highest_seen: u64,
     sync_pending: bool,
+    /// When our head last moved (a head stuck for long is re-read by sync).
+    last_progress: Instant,
     stats: Stats,
 }
 
@@ -345,6 +347,7 @@ impl Byz {
             time_ms: block.header.time_ms,
             state_root: block.header.state_root,
         };
+        self.last_progress = Instant::now();
     }
 
     fn carry_out(
@@ -916,6 +919,7 @@ async fn main() -> Result<()> {
         last_tx_seen: None,
         highest_seen: 0,
         sync_pending: false,
+        last_progress: Instant::now(),
         stats: Stats::default(),
         args,
     };
@@ -930,6 +934,7 @@ async fn main() -> Result<()> {
     let sync_stats = Arc::new(SyncStats::default());
     let mut hammering = false;
     let mut regossip = tokio::time::interval(Duration::from_secs(1));
+    let mut status = tokio::time::interval(Duration::from_secs(5));
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let run_until = (byz.args.run_secs > 0.0)
         .then(|| Instant::now() + Duration::from_secs_f64(byz.args.run_secs));
@@ -985,6 +990,17 @@ async fn main() -> Result<()> {
             }
             Some(Sync::Blocks(blocks)) = sync_rx.recv() => byz.on_sync(blocks),
             _ = regossip.tick() => byz.regossip(),
+            _ = status.tick() => eprintln!(
+                "byzantine: head {}, consensus {}/{} {:?}{}, highest seen {}, fault {}, silent {}",
+                byz.head.height,
+                byz.consensus.height().0,
+                byz.consensus.round().0,
+                byz.consensus.step(),
+                if byz.started { "" } else { " (idle)" },
+                byz.highest_seen,
+                byz.fault_on(),
+                byz.silent,
+            ),
             _ = tick.tick() => {
                 let now = Instant::now();
                 let dt = now.duration_since(last_tick).as_secs_f64();
@@ -1007,9 +1023,11 @@ async fn main() -> Result<()> {
                         }
                     }
                 }
-                // Behind: ask a peer for what we missed.
-                if byz.highest_seen > byz.next() && !byz.sync_pending {
+                // Behind, or stuck for a while: ask a peer for what we missed.
+                let stuck = byz.last_progress.elapsed() > Duration::from_secs(2);
+                if (byz.highest_seen > byz.next() || stuck) && !byz.sync_pending {
                     byz.sync_pending = true;
+                    byz.last_progress = Instant::now();
                     let (c, tx, from) = (client.clone(), sync_tx.clone(), byz.next());
                     tokio::spawn(async move {
                         let peers = c.connected_peers().await.unwrap_or_default();
