@@ -104,6 +104,26 @@ impl Block {
         self.header.hash()
     }
 
+    /// Its size in the canonical encoding, bytes (what [`ChainParams::max_block_bytes`]
+    /// bounds). Computed from the parts, as the encoding lays them out: the header, the
+    /// transaction count and each transaction.
+    ///
+    /// [`ChainParams::max_block_bytes`]: crate::genesis::ChainParams::max_block_bytes
+    pub fn encoded_len(&self) -> usize {
+        Block::encoded_len_of(&self.header, self.txs.iter().map(encoding::encoded_len))
+    }
+
+    /// The encoded size of a block with `header` and transactions of the given encoded
+    /// sizes (lets a proposer stop adding transactions before the limit).
+    pub fn encoded_len_of(header: &BlockHeader, tx_lens: impl IntoIterator<Item = usize>) -> usize {
+        let (count, bytes) = tx_lens
+            .into_iter()
+            .fold((0u64, 0usize), |(n, b), l| (n + 1, b.saturating_add(l)));
+        encoding::encoded_len(header)
+            .saturating_add(encoding::encoded_len(&count))
+            .saturating_add(bytes)
+    }
+
     /// Hashes of its transactions, in order.
     pub fn tx_hashes(&self) -> Vec<Hash32> {
         self.txs.iter().map(|t| t.hash()).collect()
@@ -121,5 +141,26 @@ impl Block {
             return Err(BlockError::TxRoot);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::tests::{commission, Harness};
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_canonical_encoding() {
+        let h = Harness::new();
+        let txs: Vec<SignedTransaction> = (0..3)
+            .map(|i| {
+                let serial = format!("{i}");
+                h.sign("manufacturer", commission(&[serial.as_str()]))
+            })
+            .collect();
+        for n in [0, 1, 3] {
+            let b = Block::new("c", 7, Hash32::ZERO, 1, 0, txs[..n].to_vec());
+            assert_eq!(b.encoded_len(), encoding::encode(&b).len(), "{n} txs");
+        }
     }
 }

@@ -29,6 +29,22 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
         .expect("encoding an in-memory value to a Vec cannot fail for Custody's types")
 }
 
+/// The length of `value`'s canonical encoding, bytes, without keeping the encoding.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    /// Counts what is written.
+    struct Count(usize);
+    impl bincode::enc::write::Writer for Count {
+        fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+            self.0 += bytes.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    bincode::serde::encode_into_writer(value, &mut count, config())
+        .expect("encoding an in-memory value cannot fail for Custody's types");
+    count.0
+}
+
 /// Decodes a value, refusing trailing bytes so every value has exactly one encoding.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     let (v, used) = bincode::serde::decode_from_slice(bytes, config())
@@ -54,5 +70,11 @@ mod tests {
             Err(DecodeError::Trailing(1))
         ));
         assert!(decode::<(u64, String, Vec<u8>)>(&b[..3]).is_err());
+    }
+
+    #[test]
+    fn encoded_len_is_the_encoding_length() {
+        let v = (300u64, "hello".to_string(), vec![7u8; 1000]);
+        assert_eq!(encoded_len(&v), encode(&v).len());
     }
 }

@@ -84,6 +84,12 @@ impl Member {
     }
 }
 
+/// The default [`ChainParams::max_block_bytes`]: 3 MiB, under the 4 MiB gossip frame.
+pub const DEFAULT_MAX_BLOCK_BYTES: u32 = 3 * 1024 * 1024;
+
+/// Room a block's header and transaction count take, at most, beside its transactions.
+pub const BLOCK_HEADER_ROOM: u64 = 4096;
+
 /// Limits and timings every node of the chain applies alike.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -97,6 +103,10 @@ pub struct ChainParams {
     pub max_block_items: u32,
     /// Largest encoded transaction, bytes.
     pub max_tx_bytes: u32,
+    /// Largest encoded block, bytes: a validity rule every validator checks before voting,
+    /// and a proposer never builds past. It must leave room under the network's gossip
+    /// frame for the proposal that carries the block.
+    pub max_block_bytes: u32,
     /// How far a block's time may run ahead of a validator's clock, milliseconds.
     pub max_clock_drift_ms: u64,
     /// Consensus: base propose timeout, milliseconds (grows by `timeout_delta_ms` per round).
@@ -116,6 +126,7 @@ impl Default for ChainParams {
             max_tx_items: 10_000,
             max_block_items: 50_000,
             max_tx_bytes: 1024 * 1024,
+            max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             max_clock_drift_ms: 10_000,
             timeout_propose_ms: 1_000,
             timeout_prevote_ms: 500,
@@ -179,6 +190,15 @@ impl Genesis {
         }
         if self.validator_set().is_none() {
             return bad("validators must be non-empty with unique names and keys".into());
+        }
+        let p = &self.params;
+        if p.max_tx_bytes == 0
+            || u64::from(p.max_tx_bytes) + BLOCK_HEADER_ROOM > u64::from(p.max_block_bytes)
+        {
+            return bad(format!(
+                "max_tx_bytes ({}) must be positive and leave {BLOCK_HEADER_ROOM} bytes under max_block_bytes ({}): every valid transaction must fit in a block",
+                p.max_tx_bytes, p.max_block_bytes
+            ));
         }
         let mut names = BTreeMap::new();
         let mut keys = BTreeMap::new();
@@ -310,6 +330,21 @@ pub(crate) mod tests {
         let (g, _) = demo();
         g.validate().unwrap();
         assert_eq!(Genesis::from_json(&g.to_json()).unwrap(), g);
+    }
+
+    #[test]
+    fn a_transaction_limit_past_the_block_limit_is_refused() {
+        let (mut g, _) = demo();
+        g.params.max_tx_bytes = g.params.max_block_bytes + 1;
+        assert!(g.validate().is_err());
+        // A genesis written before the block limit existed reads with the default.
+        let mut v: serde_json::Value = serde_json::from_str(&demo().0.to_json()).unwrap();
+        v["params"]
+            .as_object_mut()
+            .unwrap()
+            .remove("max_block_bytes");
+        let old = Genesis::from_json(&v.to_string()).unwrap();
+        assert_eq!(old.params.max_block_bytes, DEFAULT_MAX_BLOCK_BYTES);
     }
 
     #[test]

@@ -1,21 +1,36 @@
 //! `custody-node`: runs a Custody node (`run`), or a complete demo network of four
 //! validators on this machine with no configuration (`dev`).
+//!
+//! Both stop cleanly on SIGINT or SIGTERM: the API stops accepting and closes its
+//! connections, each consensus driver (or follower) is told to stop and joined, the chain
+//! data is flushed, and the process exits 0 (1 if a part failed or would not stop).
+//!
+//! Exit status 3: the node stopped because a block certified by 2f+1 validators does not
+//! apply to its state (see `DriverError::Diverged`); it never goes on serving stale state
+//! as current.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use custody_ledger::crypto::{public_key, signing_key_from_pem};
 use custody_ledger::genesis::Genesis;
-use custody_node::api;
-use custody_node::consensus_driver::{self, DriverOptions, SafetyWal};
+use custody_node::api::{self, ServeConfig};
+use custody_node::consensus_driver::{self, DriverError, DriverHandle, DriverOptions, SafetyWal};
 use custody_node::dev;
 use custody_node::network::{self, NetworkConfig};
 use custody_node::node::Node;
 use custody_node::peering::{self, NetworkGossip, Role};
-use custody_node::storage::Store;
+use custody_node::storage::{SledKv, Store};
 use ed25519_dalek::SigningKey;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// How long the tasks left after the API has stopped (network, peering) get to end.
+const RUNTIME_STOP: Duration = Duration::from_secs(2);
+/// How long the consensus threads get to stop, once asked.
+const CONSENSUS_STOP: Duration = Duration::from_secs(4);
 
 #[derive(Parser)]
 #[command(name = "custody-node", version, about = "Custody ledger node")]
@@ -71,7 +86,45 @@ enum Command {
         /// A peer to connect to (`/ip4/HOST/tcp/PORT[/p2p/ID]`); repeatable.
         #[arg(long = "peer")]
         peers: Vec<String>,
+        #[command(flatten)]
+        api_limits: ApiLimits,
     },
+}
+
+/// The API server's limits (`run`; `dev` uses the defaults).
+#[derive(clap::Args)]
+struct ApiLimits {
+    /// Most API connections open at once; more are answered 503 and closed.
+    #[arg(long, default_value_t = ServeConfig::DEFAULT_MAX_CONNECTIONS)]
+    api_max_connections: usize,
+    /// Most API connections open at once from one IP address.
+    #[arg(long, default_value_t = ServeConfig::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    api_max_connections_per_ip: usize,
+    /// Longest wait for a request's headers, ms, from when the server is ready for the
+    /// request: also how long a keep-alive connection may stay idle. Long polls
+    /// (`?wait_ms=`) are not under it.
+    #[arg(long, default_value_t = ServeConfig::DEFAULT_HEADER_TIMEOUT_MS)]
+    api_header_timeout_ms: u64,
+    /// Longest time a request body may take to arrive, ms (then 408).
+    #[arg(long, default_value_t = ServeConfig::DEFAULT_BODY_TIMEOUT_MS)]
+    api_body_timeout_ms: u64,
+}
+
+impl ApiLimits {
+    fn config(&self) -> Result<ServeConfig> {
+        if self.api_max_connections == 0 || self.api_max_connections_per_ip == 0 {
+            bail!("the API connection limits must be at least 1");
+        }
+        if self.api_header_timeout_ms == 0 || self.api_body_timeout_ms == 0 {
+            bail!("the API timeouts must be at least 1 ms");
+        }
+        Ok(ServeConfig {
+            header_timeout: Duration::from_millis(self.api_header_timeout_ms),
+            body_timeout: Duration::from_millis(self.api_body_timeout_ms),
+            max_connections: self.api_max_connections,
+            max_connections_per_ip: self.api_max_connections_per_ip,
+        })
+    }
 }
 
 /// Everything one node needs to start.
@@ -80,11 +133,36 @@ struct NodeSetup {
     key: SigningKey,
     data_dir: PathBuf,
     api_addr: SocketAddr,
+    api: ServeConfig,
     p2p_listen: String,
     peers: Vec<String>,
 }
 
-fn main() -> Result<()> {
+/// Exit status when the node stopped because its state diverges from the chain's (a block
+/// certified by 2f+1 validators does not apply here): restarting it will not help; its data
+/// folder must be checked, or rebuilt from peers.
+const EXIT_DIVERGED: u8 = 3;
+
+/// Bytes a proposal message takes beside its block (signature, round numbers, framing).
+const PROPOSAL_ROOM: usize = 16 * 1024;
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            let diverged = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<DriverError>(),
+                    Some(DriverError::Diverged { .. })
+                )
+            });
+            std::process::ExitCode::from(if diverged { EXIT_DIVERGED } else { 1 })
+        }
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -95,7 +173,10 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
     match cli.command {
-        Command::Dev { data_dir, api_port } => rt.block_on(dev_network(data_dir, api_port)),
+        Command::Dev { data_dir, api_port } => {
+            let ran = rt.block_on(dev_network(data_dir, api_port));
+            finish(rt, ran)
+        }
         Command::Init {
             data_dir,
             validators,
@@ -118,42 +199,41 @@ fn main() -> Result<()> {
             api_addr,
             p2p_listen,
             peers,
+            api_limits,
         } => {
+            let api = api_limits.config()?;
             let text = std::fs::read_to_string(&genesis)
                 .with_context(|| format!("reading {}", genesis.display()))?;
             let genesis = Arc::new(Genesis::from_json(&text)?);
             let pem = std::fs::read_to_string(&key)
                 .with_context(|| format!("reading {}", key.display()))?;
             let key = signing_key_from_pem(&pem)?;
-            rt.block_on(async move {
+            let ran = rt.block_on(async move {
+                let mut signals = StopSignals::install()?;
                 let setup = NodeSetup {
                     genesis,
                     key,
                     data_dir,
                     api_addr,
+                    api,
                     p2p_listen,
                     peers,
                 };
-                let (_client, running) = start_node(setup).await?;
-                tokio::select! {
-                    r = running => r,
-                    _ = tokio::signal::ctrl_c() => {
-                        tracing::info!("stopped");
-                        Ok(())
-                    }
-                }
-            })
+                let node = start_node(setup).await?;
+                Ok(run_until_stopped(vec![node], &mut signals).await)
+            });
+            finish(rt, ran)
         }
     }
 }
 
 /// The dev network: every genesis validator as a node in this process, connected over
 /// loopback.
-async fn dev_network(data_dir: PathBuf, api_port: u16) -> Result<()> {
+async fn dev_network(data_dir: PathBuf, api_port: u16) -> Result<Stopped> {
+    let mut signals = StopSignals::install()?;
     let genesis = Arc::new(dev::load_or_create(&data_dir)?);
     let n = genesis.validators.len();
-    let mut clients = Vec::new();
-    let mut runs = Vec::new();
+    let mut nodes = Vec::new();
     let mut apis = Vec::new();
     for (i, v) in genesis.validators.iter().enumerate() {
         let port = api_port
@@ -164,50 +244,283 @@ async fn dev_network(data_dir: PathBuf, api_port: u16) -> Result<()> {
             key: dev::validator_key(&data_dir, &v.name)?,
             data_dir: data_dir.join(format!("node-{i}")),
             api_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            api: ServeConfig::default(),
             p2p_listen: "/ip4/127.0.0.1/tcp/0".into(),
             peers: vec![],
         };
-        let (client, running) = start_node(setup).await?;
-        clients.push(client);
-        runs.push(running);
+        nodes.push(start_node(setup).await?);
         apis.push(format!("http://127.0.0.1:{port}"));
     }
     // Connect every validator to every other (ports were picked by the OS).
     let mut addrs = Vec::new();
-    for c in &clients {
-        addrs.push(c.listen_addrs().await?);
+    for node in &nodes {
+        addrs.push(node.client.listen_addrs().await?);
     }
-    for (i, c) in clients.iter().enumerate() {
+    for (i, node) in nodes.iter().enumerate() {
         for (j, a) in addrs.iter().enumerate() {
             if i != j {
                 for addr in a {
-                    c.dial(addr).await?;
+                    node.client.dial(addr).await?;
                 }
             }
         }
     }
     println!("{}", dev::banner(&data_dir, &apis));
     tracing::info!(validators = n, "dev network running");
-    let all = futures::future::select_all(runs);
-    tokio::select! {
-        (r, i, _) = all => r.with_context(|| format!("validator {i} stopped")),
-        _ = tokio::signal::ctrl_c() => {
-            tracing::info!("stopped");
-            Ok(())
+    Ok(run_until_stopped(nodes, &mut signals).await)
+}
+
+/// SIGINT and SIGTERM, listened for from start-up on (so neither kills the process
+/// uncleanly while nodes are starting).
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// Waits for a stop signal; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
         }
     }
 }
 
-type Running = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
+/// What a consensus thread gives back when joined.
+type ConsensusExit = std::thread::Result<Result<(), DriverError>>;
 
-/// Starts one node: storage, network, consensus (driver or follower), peering, API. Returns
-/// its network client and a future that ends only if the node fails.
-async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running)> {
+/// One started node, with what it takes to watch it and to stop it.
+struct RunningNode {
+    name: String,
+    client: network::NetworkClient,
+    store: Arc<Store<SledKv>>,
+    /// The validator's driver (a follower stops when the peering tasks holding its
+    /// handles are dropped with the runtime).
+    driver: Option<DriverHandle>,
+    /// Asks the API server to stop.
+    api_stop: Option<oneshot::Sender<()>>,
+    /// The API server; `None` once it has ended.
+    api: Option<tokio::task::JoinHandle<()>>,
+    /// The consensus thread's result, sent when it ends; `None` once received.
+    consensus: Option<oneshot::Receiver<ConsensusExit>>,
+}
+
+/// Why a node ended on its own.
+enum Failure {
+    /// The API server stopped unasked.
+    Api,
+    /// The consensus thread returned an error. (Kept apart from the other endings: some
+    /// errors, such as a divergence from the network, may get exit codes of their own.)
+    ConsensusErr(DriverError),
+    /// The consensus thread returned without being asked to.
+    ConsensusEnded,
+    /// The consensus thread panicked.
+    ConsensusPanicked,
+}
+
+impl RunningNode {
+    /// Waits until some part of this node ends on its own.
+    async fn failure(&mut self) -> Failure {
+        let api = async {
+            match self.api.as_mut() {
+                Some(api) => {
+                    let _ = api.await;
+                    self.api = None;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let consensus = async {
+            match self.consensus.as_mut() {
+                Some(rx) => {
+                    let r = rx.await;
+                    self.consensus = None;
+                    r
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = api => Failure::Api,
+            r = consensus => match r {
+                Ok(Ok(Ok(()))) => Failure::ConsensusEnded,
+                Ok(Ok(Err(e))) => Failure::ConsensusErr(e),
+                Ok(Err(_)) | Err(_) => Failure::ConsensusPanicked,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Api => f.write_str("the API server stopped"),
+            Failure::ConsensusErr(e) => write!(f, "consensus stopped: {e}"),
+            Failure::ConsensusEnded => f.write_str("consensus stopped"),
+            Failure::ConsensusPanicked => f.write_str("the consensus thread panicked"),
+        }
+    }
+}
+
+/// The first node that failed, and how.
+struct NodeFailure {
+    node: String,
+    failure: Failure,
+}
+
+impl NodeFailure {
+    /// The error the process exits with.
+    fn into_error(self) -> anyhow::Error {
+        let e = match self.failure {
+            // A consensus error keeps its type (and its own arm), so that errors such as a
+            // divergence from the network can be mapped to exit codes of their own.
+            Failure::ConsensusErr(e) => anyhow::Error::new(e).context("consensus stopped"),
+            other => anyhow::anyhow!("{other}"),
+        };
+        e.context(format!("node {}", self.node))
+    }
+}
+
+/// How the nodes' run ended, and what is left to stop outside the runtime.
+struct Stopped {
+    /// `None` after a stop signal; else the first failure.
+    failure: Option<NodeFailure>,
+    nodes: Vec<RunningNode>,
+}
+
+/// Runs `nodes` until a stop signal or the first failure, then stops every API server and
+/// asks every consensus driver to stop.
+async fn run_until_stopped(mut nodes: Vec<RunningNode>, signals: &mut StopSignals) -> Stopped {
+    let failure = {
+        let watched = nodes.iter_mut().map(|n| Box::pin(n.failure()));
+        let first = futures::future::select_all(watched);
+        tokio::select! {
+            signal = signals.recv() => {
+                tracing::info!(signal, "stopping");
+                None
+            }
+            (failure, i, _) = first => Some((i, failure)),
+        }
+    };
+    let failure = failure.map(|(i, failure)| {
+        let node = nodes[i].name.clone();
+        tracing::error!(%node, %failure, "stopping after a failure");
+        NodeFailure { node, failure }
+    });
+    for node in &mut nodes {
+        if let Some(stop) = node.api_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(driver) = &node.driver {
+            driver.shutdown();
+        }
+    }
+    for node in &mut nodes {
+        if let Some(api) = node.api.take() {
+            let limit = api::serve::SHUTDOWN_GRACE + Duration::from_secs(1);
+            if tokio::time::timeout(limit, api).await.is_err() {
+                tracing::warn!(node = %node.name, "API server did not stop in time");
+            }
+        }
+    }
+    tracing::info!("API closed");
+    Stopped {
+        failure,
+        nodes: std::mem::take(&mut nodes),
+    }
+}
+
+/// Finishes a stop outside the runtime: shuts the runtime down (its tasks, network and
+/// peering, hold the followers' handles), joins the consensus threads, flushes the chain
+/// data. Exits 0 only after a stop signal with every part stopped in time.
+fn finish(rt: tokio::runtime::Runtime, ran: Result<Stopped>) -> Result<()> {
+    let stopped = match ran {
+        Ok(s) => s,
+        Err(e) => {
+            rt.shutdown_timeout(RUNTIME_STOP);
+            return Err(e);
+        }
+    };
+    rt.shutdown_timeout(RUNTIME_STOP);
+    let deadline = Instant::now() + CONSENSUS_STOP;
+    let mut trouble = Vec::new();
+    for mut node in stopped.nodes {
+        if let Some(mut rx) = node.consensus.take() {
+            let joined = loop {
+                match rx.try_recv() {
+                    Ok(r) => break Some(r),
+                    // The watcher thread cannot end without sending; treat it as a panic.
+                    Err(oneshot::error::TryRecvError::Closed) => break Some(Err(Box::new(()))),
+                    Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => {
+                        break None
+                    }
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                }
+            };
+            match joined {
+                Some(Ok(Ok(()))) => {}
+                // A consensus error while stopping: its own path, as while running.
+                Some(Ok(Err(e))) => {
+                    trouble.push(anyhow::Error::new(e).context(format!("{}: consensus", node.name)))
+                }
+                Some(Err(_)) => trouble.push(anyhow::anyhow!("{}: consensus panicked", node.name)),
+                None => trouble.push(anyhow::anyhow!(
+                    "{}: consensus did not stop within {CONSENSUS_STOP:?}",
+                    node.name
+                )),
+            }
+        }
+        if let Err(e) = node.store.backend().flush() {
+            trouble.push(anyhow::Error::new(e).context(format!("{}: flushing", node.name)));
+        }
+    }
+    if let Some(failure) = stopped.failure {
+        for t in &trouble {
+            tracing::error!(error = format!("{t:#}"), "while stopping");
+        }
+        return Err(failure.into_error());
+    }
+    if let Some(first) = trouble.into_iter().next() {
+        return Err(first.context("stopping"));
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts one node: storage, network, consensus (driver or follower), peering, API.
+async fn start_node(setup: NodeSetup) -> Result<RunningNode> {
     let NodeSetup {
         genesis,
         key,
         data_dir,
         api_addr,
+        api,
         p2p_listen,
         peers,
     } = setup;
@@ -226,7 +539,7 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
     let node = Arc::new(Node::new(
         name.clone(),
         Arc::clone(&genesis),
-        store,
+        Arc::clone(&store),
         20_000,
     )?);
 
@@ -234,10 +547,19 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
     config.listen_addrs = vec![p2p_listen];
     config.bootstrap = peers;
     config.chain_id = Some(genesis.chain_id.clone());
+    // A proposal carries its block: the largest valid block must fit one gossip frame.
+    let proposal_bytes = genesis.params.max_block_bytes as usize + PROPOSAL_ROOM;
+    if proposal_bytes > config.max_gossip_bytes {
+        bail!(
+            "the genesis allows blocks of {} bytes, but a proposal must fit the network's {}-byte gossip frame",
+            genesis.params.max_block_bytes,
+            config.max_gossip_bytes
+        );
+    }
     let (client, events, event_loop) = network::new(config).context("starting the network")?;
     tokio::spawn(event_loop.run());
 
-    let (role, consensus) = if validator.is_some() {
+    let (role, driver, thread) = if validator.is_some() {
         let (handle, thread) = consensus_driver::spawn(
             Arc::clone(&node),
             key,
@@ -246,12 +568,21 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
             DriverOptions::default(),
         )
         .context("starting consensus")?;
-        (Role::Validator(handle), thread)
+        (Role::Validator(handle.clone()), Some(handle), thread)
     } else {
         let (handle, thread) =
             consensus_driver::spawn_follower(Arc::clone(&node)).context("starting the follower")?;
-        (Role::Follower(handle), thread)
+        (Role::Follower(handle), None, thread)
     };
+    // A plain thread joins the consensus thread, so that nothing in the runtime waits on
+    // it: the result arrives on a channel, while running and when stopping alike.
+    let (consensus_tx, consensus_rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("{name}-join"))
+        .spawn(move || {
+            let _ = consensus_tx.send(thread.join());
+        })
+        .context("starting the consensus watcher")?;
     peering::start(Arc::clone(&node), client.clone(), events, role);
 
     let listener = tokio::net::TcpListener::bind(api_addr)
@@ -261,17 +592,69 @@ async fn start_node(setup: NodeSetup) -> Result<(network::NetworkClient, Running
     let p2p = client.listen_addrs().await?.join(" ");
     tracing::info!(node = %name, api = %api_addr, %p2p, height, "node running");
     let app = api::router(Arc::clone(&node));
-    let running: Running = Box::pin(async move {
-        let server = axum::serve(listener, app);
-        let consensus = tokio::task::spawn_blocking(move || consensus.join());
-        tokio::select! {
-            r = server => r.context("API server"),
-            r = consensus => match r.context("consensus task")? {
-                Ok(Ok(())) => bail!("consensus stopped"),
-                Ok(Err(e)) => Err(anyhow::Error::new(e).context("consensus stopped")),
-                Err(_) => bail!("consensus thread panicked"),
-            },
+    let (api_stop, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve(listener, app, api, async move {
+        let _ = stop_rx.await;
+    }));
+    Ok(RunningNode {
+        name,
+        client,
+        store,
+        driver,
+        api_stop: Some(api_stop),
+        api: Some(server),
+        consensus: Some(consensus_rx),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn run_limits(extra: &[&str]) -> Result<ServeConfig> {
+        let base = [
+            "custody-node",
+            "run",
+            "--genesis",
+            "g",
+            "--key",
+            "k",
+            "--data-dir",
+            "d",
+        ];
+        let cli = Cli::try_parse_from(base.iter().chain(extra))?;
+        match cli.command {
+            Command::Run { api_limits, .. } => api_limits.config(),
+            _ => bail!("not run"),
         }
-    });
-    Ok((client, running))
+    }
+
+    #[test]
+    fn api_limit_flags_default_and_parse() -> Result<()> {
+        Cli::command().debug_assert();
+        assert_eq!(run_limits(&[])?, ServeConfig::default());
+        let c = run_limits(&[
+            "--api-max-connections",
+            "10",
+            "--api-max-connections-per-ip",
+            "3",
+            "--api-header-timeout-ms",
+            "500",
+            "--api-body-timeout-ms",
+            "700",
+        ])?;
+        assert_eq!(
+            c,
+            ServeConfig {
+                header_timeout: Duration::from_millis(500),
+                body_timeout: Duration::from_millis(700),
+                max_connections: 10,
+                max_connections_per_ip: 3,
+            }
+        );
+        assert!(run_limits(&["--api-max-connections", "0"]).is_err());
+        assert!(run_limits(&["--api-body-timeout-ms", "0"]).is_err());
+        Ok(())
+    }
 }

@@ -7,6 +7,7 @@ use crate::peers::PeerBook;
 use crate::storage::{KvBackend, StorageError, Store};
 use custody_consensus::Evidence;
 use custody_ledger::block::{Block, BlockCertificate};
+use custody_ledger::encoding;
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::hash::Hash32;
 use custody_ledger::smt::SmtUpdate;
@@ -513,14 +514,34 @@ impl<B: KvBackend> Node<B> {
         let mut overlay = Overlay::new(&*self.store);
         let mut included = Vec::with_capacity(batch.len());
         let mut dropped = Vec::new();
+        // The block's size with no transactions yet; each one adds its own encoding (and
+        // the count may grow by a byte or two, hence the margin).
+        let empty = Block::new(
+            &self.genesis.chain_id,
+            height,
+            parent,
+            time_ms,
+            proposer,
+            vec![],
+        );
+        let mut bytes = empty.encoded_len() + 8;
+        let max_bytes = params.max_block_bytes as usize;
         for p in batch {
+            let len = encoding::encoded_len(&p.tx);
+            if bytes + len > max_bytes {
+                // The rest waits for the next block; the block stays under the limit.
+                break;
+            }
             let ctx = BlockContext {
                 height,
                 time_ms,
                 tx_hash: p.hash,
             };
             match overlay.apply(&self.genesis, &p.tx, &ctx) {
-                Ok(_) => included.push(p.tx),
+                Ok(_) => {
+                    bytes += len;
+                    included.push(p.tx)
+                }
                 Err(ApplyError::State(StateError(s))) => return Err(StorageError::Backend(s)),
                 Err(e) => dropped.push((p.hash, e)),
             }
@@ -555,6 +576,19 @@ impl<B: KvBackend> Node<B> {
     /// matches its header, and every transaction passes its checks and the ledger rules in
     /// order. Returns the changes it makes.
     pub fn validate_block(&self, block: &Block) -> Result<BlockOutcome, InvalidBlock> {
+        self.check_block(block, true)
+    }
+
+    /// Checks a block that 2f+1 validators certified, before committing it: everything
+    /// [`validate_block`](Self::validate_block) checks but the bound against our clock. The
+    /// validators checked the time against theirs when they voted; a node whose clock is
+    /// behind must still follow the chain. A certified block that fails this means a bug or
+    /// a faulty majority.
+    pub fn validate_certified_block(&self, block: &Block) -> Result<BlockOutcome, InvalidBlock> {
+        self.check_block(block, false)
+    }
+
+    fn check_block(&self, block: &Block, check_clock: bool) -> Result<BlockOutcome, InvalidBlock> {
         let (height, parent, parent_time) = self.next_height()?;
         let h = &block.header;
         let bad = |m: String| Err(InvalidBlock::Header(m));
@@ -574,7 +608,7 @@ impl<B: KvBackend> Node<B> {
             ));
         }
         let limit = now_ms() + self.genesis.params.max_clock_drift_ms;
-        if h.time_ms > limit {
+        if check_clock && h.time_ms > limit {
             return bad(format!(
                 "time {} is ahead of our clock (limit {limit})",
                 h.time_ms
@@ -589,6 +623,13 @@ impl<B: KvBackend> Node<B> {
                 "{} transactions, the limit is {}",
                 block.txs.len(),
                 params.max_block_txs
+            ));
+        }
+        let size = block.encoded_len();
+        if size > params.max_block_bytes as usize {
+            return bad(format!(
+                "{size} bytes, the limit is {}",
+                params.max_block_bytes
             ));
         }
         block

@@ -23,4 +23,4 @@ pub use rule_error::{ApplyError, RuleError, StateError};
 pub use view::StateView;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,7 @@
 //! Routes and handlers of the `/v1` API.
 
 use crate::api::api_error::ApiError;
+use crate::api::serve::is_body_timeout;
 use crate::api::{dashboard, MAX_BODY_BYTES};
 use crate::node::{Node, TxStatus};
 use crate::storage::KvBackend;
@@ -81,8 +82,12 @@ async fn refuse_declared_oversize(
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or_else(|e| json!({"unserializable": e.to_string()}))
+/// `v` as JSON; a value that cannot be rendered is this node's fault: 500, logged.
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| {
+        tracing::error!(error = %e, "could not render an answer as JSON");
+        ApiError::internal(format!("could not render the answer as JSON: {e}"))
+    })
 }
 
 fn parse_item(text: &str) -> Result<ItemId, ApiError> {
@@ -101,7 +106,7 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
         "mempool_size": node.mempool_len(),
         "genesis_hash": g.hash().to_hex(),
         "validators": g.validators.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
-        "consensus": to_json(&node.consensus_status()),
+        "consensus": to_json(&node.consensus_status())?,
         "members": g.members.len(),
         "peers": node.peers().connected(),
         "equivocations": node.equivocation_count(),
@@ -113,7 +118,7 @@ async fn status<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
 async fn evidence<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
     let (seen, recent) = node.equivocations();
     let set = node.genesis().validator_set();
-    let recent: Vec<Value> = recent
+    let recent = recent
         .iter()
         .map(|e| {
             let index = e.validator();
@@ -121,26 +126,26 @@ async fn evidence<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
                 .as_ref()
                 .and_then(|s| s.get(index))
                 .map(|v| v.name.clone());
-            json!({"validator": name, "validator_index": index, "evidence": to_json(e)})
+            Ok(json!({"validator": name, "validator_index": index, "evidence": to_json(e)?}))
         })
-        .collect();
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({"seen": seen, "recent": recent})))
 }
 
 /// Peers this node is or was connected to, with their gossip scores and how many of their
 /// messages it accepted, ignored or rejected (empty for a node without a network).
 async fn peers<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
-    Ok(Json(to_json(&node.peers().snapshot(node.genesis()))))
+    Ok(Json(to_json(&node.peers().snapshot(node.genesis()))?))
 }
 
 async fn genesis<B: KvBackend>(State(node): AppState<B>) -> ApiResult {
-    Ok(Json(to_json(node.genesis())))
+    Ok(Json(to_json(node.genesis())?))
 }
 
 fn member_json<B: KvBackend>(node: &Node<B>, m: &custody_ledger::genesis::Member) -> ApiResult {
     let last = node.store().last_sequence(&m.name)?;
     let next = node.next_sequence(&m.name)?;
-    let mut v = to_json(m);
+    let mut v = to_json(m)?;
     v["last_sequence"] = json!(last);
     v["next_sequence"] = json!(next);
     Ok(Json(v))
@@ -169,6 +174,12 @@ async fn submit<B: KvBackend>(
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             payload_too_large()
+        } else if is_body_timeout(&r) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body did not arrive in time",
+            )
         } else {
             ApiError::malformed(r.body_text())
         }
@@ -178,9 +189,7 @@ async fn submit<B: KvBackend>(
     let n = Arc::clone(&node);
     let hash = tokio::task::spawn_blocking(move || n.submit(tx))
         .await
-        .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })??;
+        .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"hash": hash.to_hex(), "status": "pending"})),
@@ -222,7 +231,7 @@ async fn transaction<B: KvBackend>(
             let mut v = status_json(&hash, &status);
             if let TxStatus::Committed { .. } = status {
                 if let Some((tx, _, _)) = node.store().transaction(&hash)? {
-                    v["tx"] = to_json(&tx);
+                    v["tx"] = to_json(&tx)?;
                 }
             }
             return Ok(Json(v));
@@ -237,7 +246,7 @@ async fn item<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) ->
         .store()
         .item(&id)?
         .ok_or_else(|| ApiError::not_found(format!("{id} is unknown: never commissioned")))?;
-    Ok(Json(to_json(&s)))
+    Ok(Json(to_json(&s)?))
 }
 
 async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
@@ -247,16 +256,16 @@ async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>)
             "{id} is unknown: never commissioned"
         )));
     }
-    let events: Vec<Value> = node
+    let events = node
         .store()
         .history(&id)?
         .iter()
         .map(|e| {
-            let mut v = to_json(e);
+            let mut v = to_json(e)?;
             v["hash"] = json!(e.hash().to_hex());
-            v
+            Ok(v)
         })
-        .collect();
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({"item": id.to_string(), "events": events})))
 }
 
@@ -279,9 +288,9 @@ async fn proof<B: KvBackend>(
         crate::provenance::bundle(n.store(), n.genesis(), &item)
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    .map_err(|e| ApiError::internal(e.to_string()))??;
     match q.format.as_deref() {
-        Some("json") => Ok(Json(to_json(&bundle)).into_response()),
+        Some("json") => Ok(Json(to_json(&bundle)?).into_response()),
         None | Some("binary") => {
             let file = format!("attachment; filename=\"{}.custody-proof\"", file_name(&id));
             Ok((
@@ -320,20 +329,20 @@ async fn block<B: KvBackend>(State(node): AppState<B>, Path(height): Path<String
         .block(height)?
         .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
     let cert = node.store().certificate(height)?;
-    let txs: Vec<Value> = b
+    let txs = b
         .txs
         .iter()
         .map(|t| {
-            let mut v = to_json(t);
+            let mut v = to_json(t)?;
             v["hash"] = json!(t.hash().to_hex());
-            v
+            Ok(v)
         })
-        .collect();
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({
         "hash": b.hash().to_hex(),
-        "header": to_json(&b.header),
+        "header": to_json(&b.header)?,
         "txs": txs,
-        "certificate": to_json(&cert),
+        "certificate": to_json(&cert)?,
     })))
 }
 
@@ -361,7 +370,7 @@ async fn headers<B: KvBackend>(
         else {
             break;
         };
-        out.push(json!({"header": to_json(&header), "certificate": to_json(&certificate)}));
+        out.push(json!({"header": to_json(&header)?, "certificate": to_json(&certificate)?}));
     }
     Ok(Json(json!({"head": head, "headers": out})))
 }
@@ -371,7 +380,7 @@ async fn shipment<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>
         .store()
         .shipment(&ShipmentId(id.clone()))?
         .ok_or_else(|| ApiError::not_found(format!("shipment {id} is unknown")))?;
-    Ok(Json(to_json(&s)))
+    Ok(Json(to_json(&s)?))
 }
 
 async fn recall<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
@@ -379,7 +388,7 @@ async fn recall<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) 
         .store()
         .recall(&id)?
         .ok_or_else(|| ApiError::not_found(format!("recall {id} is unknown")))?;
-    Ok(Json(to_json(&r)))
+    Ok(Json(to_json(&r)?))
 }
 
 async fn lot_items<B: KvBackend>(
@@ -434,7 +443,7 @@ async fn inventory<B: KvBackend>(
     for id in &ids {
         if let Some(s) = node.store().item(id)? {
             if q.custodian.as_ref().is_none_or(|c| c == &s.custodian.0) {
-                items.push(to_json(&s));
+                items.push(to_json(&s)?);
             }
         }
     }
@@ -442,4 +451,38 @@ async fn inventory<B: KvBackend>(
     Ok(Json(
         json!({"count": items.len(), "items": items, "next_after": next.flatten()}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::ser::Error as _;
+
+    /// A value whose serialisation fails, as a bug in a `Serialize` impl would.
+    struct Unrenderable;
+
+    impl serde::Serialize for Unrenderable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(S::Error::custom("cannot render this"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_value_that_cannot_be_rendered_is_a_500_with_a_json_error() {
+        let err = to_json(&Unrenderable).expect_err("rendering fails");
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("a JSON body");
+        assert_eq!(v["error"]["code"], "internal");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot render this")));
+        // A map with non-string keys is one way real data fails to render.
+        let map: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(to_json(&map).is_err());
+        assert_eq!(to_json(&42u8).ok(), Some(json!(42)));
+    }
 }

@@ -4,22 +4,32 @@
 //! commit decided blocks. It starts a height only when there is something to decide (a
 //! pending transaction, or a peer already working on that height), so an idle chain makes
 //! no empty blocks.
+//!
+//! What a faulty validator can send it is bounded: its inbox is bounded in bytes; a block
+//! body is kept only for a proposal the state machine accepted from its round's proposer
+//! ([`ProposalBodies`]); a body that has not arrived is *unknown* — fetched point to point,
+//! never judged invalid; messages for heights ahead are kept only a few heights ahead and
+//! within a byte budget per validator; a validator that is behind catches up by block sync,
+//! never by blocks re-broadcast to everyone. A certified block that does not apply, or the
+//! state machine refusing the node's own input, stops the driver with an error: the node
+//! must not serve stale state as current.
 
-use crate::consensus_driver::gossip::Gossip;
+use crate::consensus_driver::bodies::ProposalBodies;
+use crate::consensus_driver::gossip::{BodySink, Gossip};
+use crate::consensus_driver::inbox::{Event, Inbox};
 use crate::consensus_driver::safety_wal::{SafetyWal, WalError};
 use crate::consensus_driver::wire::ConsensusMessage;
 use crate::node::{BlockOutcome, ConsensusStatus, InvalidBlock, Node};
 use crate::storage::{KvBackend, StorageError};
 use custody_consensus::{
     CommitCertificate, Config, Consensus, ConsensusError, Ed25519Verifier, Height, Input, Message,
-    Output, SafetyState, Timeout, Timeouts,
+    Output, Round, SafetyState, Timeout, Timeouts,
 };
 use custody_ledger::block::Block;
 use custody_ledger::hash::Hash32;
 use ed25519_dalek::SigningKey;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,12 +43,23 @@ pub enum DriverError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The state machine could not be built (key not a validator, corrupt safety record).
+    /// The state machine could not be built (key not a validator, corrupt safety record),
+    /// or it refused an input of the node's own: a bug, so the node stops.
     #[error(transparent)]
     Consensus(#[from] ConsensusError),
     /// A decided block is not known here.
     #[error("block {0} was decided but its body is unknown")]
     MissingBlock(Hash32),
+    /// A block certified by 2f+1 validators does not apply to this node's state: a bug, a
+    /// corrupted data folder, or a faulty majority. Serving this state as current would be
+    /// wrong, so the node stops.
+    #[error("the certified block at height {height} does not apply here ({reason}): this node's state diverges from the chain's")]
+    Diverged {
+        /// The block's height.
+        height: u64,
+        /// Why it does not apply.
+        reason: String,
+    },
     /// The thread could not be started.
     #[error("starting the consensus thread: {0}")]
     Thread(std::io::Error),
@@ -48,45 +69,68 @@ pub enum DriverError {
 #[derive(Clone, Debug)]
 pub struct DriverOptions {
     /// How often the current height's signed messages are sent again (peers may have
-    /// missed them), milliseconds.
+    /// missed them; proposals go without their bodies), milliseconds.
     pub regossip_ms: u64,
-    /// Most messages kept for heights above ours.
-    pub max_future_messages: usize,
-    /// Most proposed block bodies kept for the current height.
-    pub max_block_bodies: usize,
+    /// Most bytes of peers' messages waiting to be handled.
+    pub max_inbox_bytes: usize,
+    /// Most bytes of messages kept for heights above ours, shared equally among the
+    /// validators (one faulty validator fills only its share).
+    pub max_future_bytes: usize,
+    /// Messages are kept for at most this many heights above ours; a node further behind
+    /// catches up by block sync.
+    pub max_future_heights: u64,
+    /// Most bytes of proposed block bodies kept that nothing depends on yet (see
+    /// [`ProposalBodies`]).
+    pub max_body_bytes: usize,
 }
 
 impl Default for DriverOptions {
     fn default() -> Self {
         DriverOptions {
             regossip_ms: 1_000,
-            max_future_messages: 1_000,
-            max_block_bodies: 16,
+            max_inbox_bytes: 64 * 1024 * 1024,
+            max_future_bytes: 32 * 1024 * 1024,
+            max_future_heights: 4,
+            max_body_bytes: 32 * 1024 * 1024,
         }
     }
-}
-
-enum DriverEvent {
-    TxAdmitted,
-    Message(Box<ConsensusMessage>),
-    Shutdown,
 }
 
 /// Feeds the driver; cheap to clone.
 #[derive(Clone)]
 pub struct DriverHandle {
-    tx: mpsc::Sender<DriverEvent>,
+    inbox: Arc<Inbox>,
+    bodies: Arc<ProposalBodies>,
 }
 
 impl DriverHandle {
-    /// Hands in a message from a peer (already decoded).
-    pub fn deliver(&self, msg: ConsensusMessage) {
-        let _ = self.tx.send(DriverEvent::Message(Box::new(msg)));
+    /// Hands in a message from a peer (already decoded). False if the inbox had no room
+    /// for it (it is dropped; peers re-send what liveness needs).
+    pub fn deliver(&self, msg: ConsensusMessage) -> bool {
+        let bytes = msg.cost_bytes();
+        self.inbox.push_message(msg, bytes)
+    }
+
+    /// Hands in a block body a peer sent on request.
+    pub fn deliver_body(&self, block: Block) -> bool {
+        let bytes = block.encoded_len();
+        self.inbox.push_body(block, bytes)
+    }
+
+    /// The body of a block proposed at the current height, if this validator has it (to
+    /// serve a peer that asks).
+    pub fn proposal_body(&self, value: &Hash32) -> Option<Arc<Block>> {
+        self.bodies.get(value)
+    }
+
+    /// Messages dropped so far because the inbox was full.
+    pub fn dropped_messages(&self) -> u64 {
+        self.inbox.dropped()
     }
 
     /// Asks the driver to stop after the event it is handling.
     pub fn shutdown(&self) {
-        let _ = self.tx.send(DriverEvent::Shutdown);
+        self.inbox.shutdown();
     }
 }
 
@@ -143,11 +187,19 @@ pub fn spawn<B: KvBackend>(
         }
         _ => (Consensus::new(config, key, set, chain_id)?, None),
     };
-    let (tx, rx) = mpsc::channel();
-    let wake = tx.clone();
-    node.on_admit(Box::new(move || {
-        let _ = wake.send(DriverEvent::TxAdmitted);
-    }));
+    let inbox = Arc::new(Inbox::new(options.max_inbox_bytes));
+    let bodies = Arc::new(ProposalBodies::new(options.max_body_bytes));
+    bodies.reset(next);
+    let handle = DriverHandle {
+        inbox: Arc::clone(&inbox),
+        bodies: Arc::clone(&bodies),
+    };
+    let wake = Arc::clone(&inbox);
+    node.on_admit(Box::new(move || wake.tx_admitted()));
+    let sink_handle = handle.clone();
+    let sink: BodySink = Arc::new(move |block| {
+        sink_handle.deliver_body(block);
+    });
     let mut driver = Driver {
         node,
         consensus,
@@ -157,21 +209,25 @@ pub fn spawn<B: KvBackend>(
         started: restored.is_some(),
         timers: BinaryHeap::new(),
         timer_seq: 0,
-        blocks: HashMap::new(),
+        bodies,
+        arriving: None,
         validated: HashMap::new(),
-        future: VecDeque::new(),
-        decided_sent: HashMap::new(),
+        awaiting: HashMap::new(),
+        future: BTreeMap::new(),
+        future_bytes: HashMap::new(),
         kept_bodies: Vec::new(),
+        sink,
     };
     if restored.is_some() {
         // The blocks the restored state names (our proposals, locked and valid values).
         for block in driver.wal.load_blocks()? {
             if block.header.height == next {
-                let hash = block.hash();
-                driver.kept_bodies.push(hash);
-                driver.blocks.insert(hash, block);
+                let block = Arc::new(block);
+                driver.kept_bodies.push(block.hash());
+                driver.bodies.insert(block, true);
             }
         }
+        driver.kept_bodies.sort();
     }
     let thread = std::thread::Builder::new()
         .name("consensus".into())
@@ -183,10 +239,16 @@ pub fn spawn<B: KvBackend>(
                 }
                 driver.run_queue(queue)?;
             }
-            driver.run(rx)
+            driver.run(&inbox)
         })
         .map_err(DriverError::Thread)?;
-    Ok((DriverHandle { tx }, thread))
+    Ok((handle, thread))
+}
+
+/// A proposed value the state machine asked us to validate whose body has not arrived.
+struct Awaited {
+    round: Round,
+    asked: Instant,
 }
 
 struct Driver<B: KvBackend> {
@@ -200,38 +262,45 @@ struct Driver<B: KvBackend> {
     timers: BinaryHeap<Reverse<(Instant, u64, Timeout)>>,
     timer_seq: u64,
     /// Bodies of blocks proposed at the current height, by hash.
-    blocks: HashMap<Hash32, Block>,
+    bodies: Arc<ProposalBodies>,
+    /// The body that came with the proposal being handed to the state machine: kept only
+    /// if the state machine accepts the proposal (or we were waiting for it).
+    arriving: Option<Block>,
     /// Changes of blocks we built or validated at the current height.
     validated: HashMap<Hash32, BlockOutcome>,
-    /// Messages for heights above ours, oldest first.
-    future: VecDeque<ConsensusMessage>,
-    /// When we last sent a behind peer the decided block of a height.
-    decided_sent: HashMap<u64, Instant>,
+    /// Values to validate whose bodies are being fetched.
+    awaiting: HashMap<Hash32, Awaited>,
+    /// Messages for heights above ours (at most `max_future_heights` above), with the
+    /// bytes each is charged.
+    future: BTreeMap<u64, Vec<(ConsensusMessage, usize)>>,
+    /// Bytes of `future` by author (`None`: certificates).
+    future_bytes: HashMap<Option<u16>, usize>,
     /// Hashes of the block bodies last made durable with the safety record.
     kept_bodies: Vec<Hash32>,
+    /// Where fetched bodies go (our own inbox).
+    sink: BodySink,
 }
 
 impl<B: KvBackend> Driver<B> {
-    fn run(mut self, rx: mpsc::Receiver<DriverEvent>) -> Result<(), DriverError> {
+    fn run(mut self, inbox: &Inbox) -> Result<(), DriverError> {
         let regossip = Duration::from_millis(self.options.regossip_ms.max(10));
         let mut next_regossip = Instant::now() + regossip;
         loop {
-            let now = Instant::now();
             let mut deadline = next_regossip;
             if let Some(Reverse((at, _, _))) = self.timers.peek() {
                 deadline = deadline.min(*at);
             }
-            match rx.recv_timeout(deadline.saturating_duration_since(now)) {
-                Ok(DriverEvent::TxAdmitted) => {
-                    if !self.started {
-                        let mut queue = VecDeque::new();
-                        self.start_next_height(&mut queue)?;
-                        self.run_queue(queue)?;
-                    }
+            match inbox.next(deadline) {
+                Some(Event::Shutdown) => return Ok(()),
+                Some(Event::TxAdmitted) if !self.started => {
+                    let mut queue = VecDeque::new();
+                    self.start_next_height(&mut queue)?;
+                    self.run_queue(queue)?;
                 }
-                Ok(DriverEvent::Message(m)) => self.on_message(*m)?,
-                Ok(DriverEvent::Shutdown) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
-                Err(RecvTimeoutError::Timeout) => {}
+                Some(Event::TxAdmitted) => {}
+                Some(Event::Message(m)) => self.on_message(m)?,
+                Some(Event::Body(b)) => self.on_body(b)?,
+                None => {}
             }
             let now = Instant::now();
             while let Some(Reverse((at, _, t))) = self.timers.peek().copied() {
@@ -279,15 +348,38 @@ impl<B: KvBackend> Driver<B> {
 
     fn run_inputs(&mut self, mut queue: VecDeque<Input<Hash32>>) -> Result<(), DriverError> {
         while let Some(input) = queue.pop_front() {
-            let outputs = match self.consensus.handle(input) {
+            let proposed = match &input {
+                Input::ProposalReceived(p) => Some(p.proposal.value),
+                _ => None,
+            };
+            let arriving = if proposed.is_some() {
+                self.arriving.take()
+            } else {
+                None
+            };
+            let result = self.consensus.handle(input);
+            if let (Some(value), Some(block)) = (proposed, arriving) {
+                // Keep the body only for a proposal the state machine took (from that
+                // round's proposer, within its bounds), or one we are waiting for.
+                let awaited = self.awaiting.contains_key(&value);
+                if result.is_ok() || awaited {
+                    self.bodies.insert(Arc::new(block), awaited);
+                }
+                if awaited {
+                    self.body_arrived(value, &mut queue)?;
+                }
+            }
+            let outputs = match result {
                 Ok(o) => o,
                 Err(ConsensusError::Dropped(reason)) => {
                     tracing::debug!(%reason, "consensus input dropped");
                     continue;
                 }
+                // Not a peer's message but our own input: a bug. Stop rather than carry on
+                // with a state machine that disagrees with the driver.
                 Err(e) => {
-                    tracing::error!(error = %e, "consensus refused an input");
-                    continue;
+                    tracing::error!(error = %e, "the consensus state machine refused the node's own input");
+                    return Err(e.into());
                 }
             };
             for o in outputs {
@@ -309,7 +401,7 @@ impl<B: KvBackend> Driver<B> {
                 self.keep_bodies(&state)?;
                 self.wal.persist(&state)?;
             }
-            Output::Broadcast(m) => self.send(&m),
+            Output::Broadcast(m) => self.send(&m, true),
             Output::ScheduleTimeout {
                 timeout,
                 duration_ms,
@@ -329,14 +421,27 @@ impl<B: KvBackend> Driver<B> {
                     return Ok(());
                 }
                 let hash = block.hash();
-                self.blocks.insert(hash, block);
+                self.bodies.insert(Arc::new(block), true);
                 self.validated.insert(hash, changes);
                 queue.push_back(Input::ValueToPropose(hash));
             }
-            Output::ValidateValue { value, .. } => {
-                let valid = self.validate(&value)?;
-                queue.push_back(Input::ValueValidated { value, valid });
-            }
+            Output::ValidateValue { value, round, .. } => match self.validate(&value)? {
+                Some(valid) => queue.push_back(Input::ValueValidated { value, valid }),
+                // Unknown, not invalid: fetch it and answer when it comes. Until then the
+                // state machine does not prevote for it (the round times out if it never
+                // comes).
+                None => {
+                    tracing::debug!(%value, round = round.0, "proposed block's body not here; fetching it");
+                    self.awaiting.insert(
+                        value,
+                        Awaited {
+                            round,
+                            asked: Instant::now(),
+                        },
+                    );
+                    self.fetch(value, round);
+                }
+            },
             Output::Decide {
                 height,
                 value,
@@ -356,6 +461,46 @@ impl<B: KvBackend> Driver<B> {
         Ok(())
     }
 
+    /// Asks peers for the body of `value`, proposed in `round` (its proposer first).
+    fn fetch(&self, value: Hash32, round: Round) {
+        let set = self.consensus.validator_set();
+        let height = self.consensus.height();
+        let proposer = set.get(set.proposer(height, round)).map(|v| v.public_key);
+        self.gossip
+            .fetch_body(height.0, value, proposer, Arc::clone(&self.sink));
+    }
+
+    /// A fetched body: if we are waiting for it (its hash is what was proposed), validate it
+    /// and give the state machine its answer.
+    fn on_body(&mut self, block: Block) -> Result<(), DriverError> {
+        let value = block.hash();
+        if !self.started
+            || block.header.height != self.consensus.height().0
+            || !self.awaiting.contains_key(&value)
+        {
+            return Ok(());
+        }
+        self.bodies.insert(Arc::new(block), true);
+        let mut queue = VecDeque::new();
+        self.body_arrived(value, &mut queue)?;
+        self.run_queue(queue)
+    }
+
+    /// The body of an awaited value is now kept: answer the pending validation.
+    fn body_arrived(
+        &mut self,
+        value: Hash32,
+        queue: &mut VecDeque<Input<Hash32>>,
+    ) -> Result<(), DriverError> {
+        if !self.bodies.contains(&value) || self.awaiting.remove(&value).is_none() {
+            return Ok(());
+        }
+        if let Some(valid) = self.validate(&value)? {
+            queue.push_back(Input::ValueValidated { value, valid });
+        }
+        Ok(())
+    }
+
     /// Makes durable the bodies of the blocks the safety state names (our proposals, the
     /// locked and valid values), before the state itself, when they changed.
     fn keep_bodies(&mut self, state: &SafetyState<Hash32>) -> Result<(), DriverError> {
@@ -371,36 +516,41 @@ impl<B: KvBackend> Driver<B> {
             .collect();
         wanted.sort();
         wanted.dedup();
-        wanted.retain(|h| self.blocks.contains_key(h));
+        wanted.retain(|h| self.bodies.contains(h));
         if wanted == self.kept_bodies {
             return Ok(());
         }
         let bodies: Vec<Block> = wanted
             .iter()
-            .filter_map(|h| self.blocks.get(h).cloned())
+            .filter_map(|h| {
+                self.bodies.pin(h);
+                self.bodies.get(h).map(|b| (*b).clone())
+            })
             .collect();
         self.wal.persist_blocks(&bodies)?;
         self.kept_bodies = wanted;
         Ok(())
     }
 
-    fn validate(&mut self, value: &Hash32) -> Result<bool, DriverError> {
+    /// `Some(valid)` once the body is here; `None` while it is unknown.
+    fn validate(&mut self, value: &Hash32) -> Result<Option<bool>, DriverError> {
         if self.validated.contains_key(value) {
-            return Ok(true);
+            return Ok(Some(true));
         }
-        let Some(block) = self.blocks.get(value) else {
-            tracing::warn!(%value, "asked to validate a block whose body never arrived");
-            return Ok(false);
+        let Some(block) = self.bodies.get(value) else {
+            return Ok(None);
         };
-        match self.node.validate_block(block) {
+        match self.node.validate_block(&block) {
             Ok(changes) => {
                 self.validated.insert(*value, changes);
-                Ok(true)
+                self.bodies.pin(value);
+                Ok(Some(true))
             }
             Err(InvalidBlock::Storage(e)) => Err(e.into()),
             Err(e) => {
                 tracing::warn!(%value, error = %e, "proposed block is invalid");
-                Ok(false)
+                self.bodies.remove(value);
+                Ok(Some(false))
             }
         }
     }
@@ -412,18 +562,23 @@ impl<B: KvBackend> Driver<B> {
         certificate: CommitCertificate<Hash32>,
     ) -> Result<(), DriverError> {
         let block = self
-            .blocks
-            .remove(&value)
+            .bodies
+            .get(&value)
             .ok_or(DriverError::MissingBlock(value))?;
         let changes = match self.validated.remove(&value) {
             Some(c) => c,
-            None => match self.node.validate_block(&block) {
+            // Decided by a certificate from block sync: 2f+1 validators checked it when they
+            // voted, so only what does not depend on our clock is checked again.
+            None => match self.node.validate_certified_block(&block) {
                 Ok(c) => c,
                 Err(InvalidBlock::Storage(e)) => return Err(e.into()),
                 // A quorum decided it: our view must be wrong. Stop rather than fork.
                 Err(e) => {
-                    tracing::error!(height = height.0, error = %e, "a decided block does not apply here");
-                    return Err(DriverError::MissingBlock(value));
+                    tracing::error!(height = height.0, error = %e, "a certified block does not apply here");
+                    return Err(DriverError::Diverged {
+                        height: height.0,
+                        reason: e.to_string(),
+                    });
                 }
             },
         };
@@ -435,10 +590,11 @@ impl<B: KvBackend> Driver<B> {
             round = certificate.round.0,
             "block committed"
         );
-        self.blocks.clear();
+        self.bodies.reset(height.0 + 1);
         self.validated.clear();
+        self.awaiting.clear();
+        self.arriving = None;
         self.started = false;
-        self.decided_sent.retain(|h, _| *h + 100 > height.0);
         Ok(())
     }
 
@@ -450,7 +606,7 @@ impl<B: KvBackend> Driver<B> {
     ) -> Result<(), DriverError> {
         let (next, _, _) = self.node.next_height()?;
         // Peers at this height or beyond: we are behind, keep going.
-        let peers_ahead = self.future.iter().any(|m| m.height() >= next);
+        let peers_ahead = self.future.range(next..).next().is_some();
         if self.node.mempool_len() > 0 || peers_ahead {
             self.start_next_height(queue)?;
         }
@@ -463,14 +619,24 @@ impl<B: KvBackend> Driver<B> {
     ) -> Result<(), DriverError> {
         let (next, _, _) = self.node.next_height()?;
         self.started = true;
+        self.bodies.reset(next);
         queue.push_back(Input::StartHeight(Height(next)));
-        // Messages that arrived early for this height.
-        let early: Vec<ConsensusMessage> = {
-            let (now, later): (VecDeque<_>, VecDeque<_>) =
-                self.future.drain(..).partition(|m| m.height() == next);
-            self.future = later.into_iter().filter(|m| m.height() > next).collect();
-            now.into_iter().collect()
-        };
+        // Messages that arrived early for this height; those for heights passed are gone.
+        let mut early = Vec::new();
+        while let Some(entry) = self.future.first_entry() {
+            if *entry.key() > next {
+                break;
+            }
+            let h = *entry.key();
+            for (m, bytes) in entry.remove() {
+                if let Some(used) = self.future_bytes.get_mut(&m.author()) {
+                    *used = used.saturating_sub(bytes);
+                }
+                if h == next {
+                    early.push(m);
+                }
+            }
+        }
         for m in early {
             if let Some(input) = self.take_in(m) {
                 queue.push_back(input);
@@ -479,24 +645,34 @@ impl<B: KvBackend> Driver<B> {
         Ok(())
     }
 
-    /// Turns a message for the current height into an input (keeping a proposal's body).
+    /// Turns a message for the current height into an input. A proposal's body waits in
+    /// `arriving` until the state machine has accepted the proposal.
     fn take_in(&mut self, m: ConsensusMessage) -> Option<Input<Hash32>> {
+        let set = self.consensus.validator_set();
         match m {
             ConsensusMessage::Proposal { proposal, block } => {
-                if self.blocks.len() < self.options.max_block_bodies {
-                    self.blocks.entry(proposal.proposal.value).or_insert(block);
+                let p = &proposal.proposal;
+                if p.proposer != set.proposer(p.height, p.round) {
+                    return None;
+                }
+                self.arriving = Some(block);
+                Some(Input::ProposalReceived(proposal))
+            }
+            ConsensusMessage::ProposalHeader(proposal) => {
+                let p = &proposal.proposal;
+                if p.proposer != set.proposer(p.height, p.round) {
+                    return None;
                 }
                 Some(Input::ProposalReceived(proposal))
             }
             ConsensusMessage::Vote(v) => Some(Input::VoteReceived(v)),
             ConsensusMessage::Decided { certificate, block } => {
-                let set = self.consensus.validator_set();
                 let chain = self.node.genesis().chain_id.as_str();
                 if let Err(e) = certificate.verify(chain, set, &Ed25519Verifier) {
                     tracing::warn!(error = %e, "a decided block came with a bad certificate");
                     return None;
                 }
-                self.blocks.insert(certificate.value, block);
+                self.bodies.insert(Arc::new(block), true);
                 Some(Input::CertificateReceived(certificate))
             }
         }
@@ -506,19 +682,13 @@ impl<B: KvBackend> Driver<B> {
         let (next, _, _) = self.node.next_height()?;
         let h = m.height();
         if h < next {
-            // The sender is behind: send it what was decided at its height.
-            if !matches!(m, ConsensusMessage::Decided { .. }) {
-                self.send_decided(h)?;
-            }
+            // Stale: the sender catches up by block sync.
             return Ok(());
         }
         if h > next {
-            // We are behind, or it is early. Keep it, and take part in our height so peers
-            // see where we are and send us what we missed.
-            if self.future.len() >= self.options.max_future_messages {
-                self.future.pop_front();
-            }
-            self.future.push_back(m);
+            // We are behind, or it is early. Keep it (bounded), and take part in our height
+            // so peers see where we are.
+            self.keep_future(m, next);
             if !self.started {
                 let mut queue = VecDeque::new();
                 self.start_next_height(&mut queue)?;
@@ -536,39 +706,39 @@ impl<B: KvBackend> Driver<B> {
         self.run_queue(queue)
     }
 
-    /// Sends a peer that is at `height` the decided blocks from there on (a run of them, so
-    /// it can commit one after another without a round trip each).
-    fn send_decided(&mut self, height: u64) -> Result<(), DriverError> {
-        const RUN: u64 = 16;
-        let now = Instant::now();
-        if self
-            .decided_sent
-            .get(&height)
-            .is_some_and(|t| now.duration_since(*t) < Duration::from_millis(500))
-        {
-            return Ok(());
+    /// Keeps a message for a height above `next`, within its author's share of the budget
+    /// and the height window; drops it otherwise.
+    fn keep_future(&mut self, m: ConsensusMessage, next: u64) {
+        let h = m.height();
+        if h > next.saturating_add(self.options.max_future_heights) {
+            tracing::debug!(height = h, next, "message too far ahead; dropped");
+            return;
         }
-        self.decided_sent.insert(height, now);
-        let store = self.node.store();
-        for h in height..height + RUN {
-            match (store.block(h)?, store.certificate(h)?) {
-                (Some(block), Some(certificate)) => self
-                    .gossip
-                    .broadcast(&ConsensusMessage::Decided { certificate, block }),
-                _ => break,
-            }
+        let authors = self.consensus.validator_set().len() + 1;
+        let share = self.options.max_future_bytes / authors;
+        let bytes = m.cost_bytes();
+        let used = self.future_bytes.entry(m.author()).or_default();
+        if used.saturating_add(bytes) > share {
+            tracing::debug!(height = h, author = ?m.author(), "future-message share full; dropped");
+            return;
         }
-        Ok(())
+        *used += bytes;
+        self.future.entry(h).or_default().push((m, bytes));
     }
 
-    fn send(&self, m: &Message<Hash32>) {
+    /// Sends a signed message: a proposal with its block when `with_body` (and we have it),
+    /// else only the signed proposal.
+    fn send(&self, m: &Message<Hash32>, with_body: bool) {
         match m {
             Message::Vote(v) => self.gossip.broadcast(&ConsensusMessage::Vote(v.clone())),
-            Message::Proposal(p) => match self.blocks.get(&p.proposal.value) {
-                Some(block) => self.gossip.broadcast(&ConsensusMessage::Proposal {
+            Message::Proposal(p) => match self.bodies.get(&p.proposal.value) {
+                Some(block) if with_body => self.gossip.broadcast(&ConsensusMessage::Proposal {
                     proposal: p.clone(),
-                    block: block.clone(),
+                    block: (*block).clone(),
                 }),
+                Some(_) => self
+                    .gossip
+                    .broadcast(&ConsensusMessage::ProposalHeader(p.clone())),
                 // Our own proposal from before a restart: its body was not kept. Peers
                 // cannot validate it and will prevote nil; that is safe.
                 None => {
@@ -578,18 +748,32 @@ impl<B: KvBackend> Driver<B> {
         }
     }
 
-    /// Sends again what liveness needs peers to have seen: our signed messages of the
-    /// current height and the polka behind our valid value.
-    fn regossip(&self) {
+    /// Sends again what liveness needs peers to have seen — our signed messages of the
+    /// current height (proposals without their bodies: a peer that lacks one fetches it)
+    /// and the polka behind our valid value — and asks again for bodies still missing.
+    fn regossip(&mut self) {
         if !self.started {
             return;
         }
         let state = self.consensus.safety_state();
         for m in &state.signed {
-            self.send(m);
+            self.send(m, false);
         }
         for v in self.consensus.polka_for_valid_value() {
             self.gossip.broadcast(&ConsensusMessage::Vote(v.clone()));
+        }
+        let now = Instant::now();
+        let again: Vec<(Hash32, Round)> = self
+            .awaiting
+            .iter_mut()
+            .filter(|(_, a)| now.duration_since(a.asked) >= Duration::from_millis(500))
+            .map(|(v, a)| {
+                a.asked = now;
+                (*v, a.round)
+            })
+            .collect();
+        for (value, round) in again {
+            self.fetch(value, round);
         }
     }
 }

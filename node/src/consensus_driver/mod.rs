@@ -6,14 +6,17 @@
 //! network stays in `network/`. A node that does not vote runs the [follower](spawn_follower)
 //! instead: it checks and commits decided blocks with their certificates.
 
+mod bodies;
 mod driver;
 mod follower;
 mod gossip;
+mod inbox;
 mod safety_wal;
 mod wire;
 
+pub use bodies::ProposalBodies;
 pub use driver::{spawn, DriverError, DriverHandle, DriverOptions};
 pub use follower::{spawn_follower, FollowerHandle};
-pub use gossip::{Gossip, NoPeers};
+pub use gossip::{BodySink, Gossip, NoPeers};
 pub use safety_wal::{SafetyWal, WalError};
 pub use wire::{ConsensusMessage, WireError};

@@ -19,13 +19,17 @@ pub enum ConsensusMessage {
     },
     /// A prevote or precommit.
     Vote(SignedVote<Hash32>),
-    /// A decided block and its commit certificate, for a validator that is behind.
+    /// A decided block and its commit certificate, for a validator that is behind. Served
+    /// by block sync (point to point), never gossiped.
     Decided {
         /// The certificate.
         certificate: BlockCertificate,
         /// The block it certifies.
         block: Block,
     },
+    /// A proposal without its block: what a validator re-sends while its height is
+    /// undecided. A peer that lacks the body asks for it point to point.
+    ProposalHeader(SignedProposal<Hash32>),
 }
 
 /// A message that cannot be taken in.
@@ -51,6 +55,38 @@ impl ConsensusMessage {
             ConsensusMessage::Proposal { proposal, .. } => proposal.proposal.height.0,
             ConsensusMessage::Vote(v) => v.vote.height.0,
             ConsensusMessage::Decided { certificate, .. } => certificate.height.0,
+            ConsensusMessage::ProposalHeader(p) => p.proposal.height.0,
+        }
+    }
+
+    /// The round it is about (a decided block's certificate round).
+    pub fn round(&self) -> u64 {
+        match self {
+            ConsensusMessage::Proposal { proposal, .. }
+            | ConsensusMessage::ProposalHeader(proposal) => u64::from(proposal.proposal.round.0),
+            ConsensusMessage::Vote(v) => u64::from(v.vote.round.0),
+            ConsensusMessage::Decided { certificate, .. } => u64::from(certificate.round.0),
+        }
+    }
+
+    /// The validator that signed it (`None` for a certificate, signed by many).
+    pub fn author(&self) -> Option<u16> {
+        match self {
+            ConsensusMessage::Proposal { proposal, .. }
+            | ConsensusMessage::ProposalHeader(proposal) => Some(proposal.proposal.proposer),
+            ConsensusMessage::Vote(v) => Some(v.vote.validator),
+            ConsensusMessage::Decided { .. } => None,
+        }
+    }
+
+    /// What holding it costs, bytes (about its encoded size; bounded queues charge this).
+    pub fn cost_bytes(&self) -> usize {
+        const SIGNED_PART: usize = 256;
+        match self {
+            ConsensusMessage::Proposal { block, .. } | ConsensusMessage::Decided { block, .. } => {
+                SIGNED_PART + block.encoded_len()
+            }
+            ConsensusMessage::Vote(_) | ConsensusMessage::ProposalHeader(_) => SIGNED_PART,
         }
     }
 
@@ -87,7 +123,7 @@ impl ConsensusMessage {
                 (block.hash(), proposal.proposal.value)
             }
             ConsensusMessage::Decided { certificate, block } => (block.hash(), certificate.value),
-            ConsensusMessage::Vote(_) => return Ok(m),
+            ConsensusMessage::Vote(_) | ConsensusMessage::ProposalHeader(_) => return Ok(m),
         };
         if found != signed {
             return Err(WireError::BodyMismatch { found, signed });

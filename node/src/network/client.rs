@@ -51,18 +51,21 @@ pub(crate) enum Command {
 #[derive(Debug, Clone)]
 pub struct NetworkClient {
     commands: mpsc::Sender<Command>,
+    /// Consensus publishes, which the event loop takes before anything else.
+    priority: mpsc::Sender<Command>,
     local_key: PublicKey,
     max_gossip_bytes: usize,
 }
 
 impl NetworkClient {
     pub(crate) fn new(
-        commands: mpsc::Sender<Command>,
+        (commands, priority): (mpsc::Sender<Command>, mpsc::Sender<Command>),
         local_key: PublicKey,
         max_gossip_bytes: usize,
     ) -> Self {
         Self {
             commands,
+            priority,
             local_key,
             max_gossip_bytes,
         }
@@ -104,8 +107,15 @@ impl NetworkClient {
                 max: self.max_gossip_bytes,
             });
         }
-        self.call(|reply| Command::Publish { topic, data, reply })
-            .await?
+        let (reply, answer) = oneshot::channel();
+        let lane = match topic {
+            Topic::Consensus => &self.priority,
+            Topic::Transactions => &self.commands,
+        };
+        lane.send(Command::Publish { topic, data, reply })
+            .await
+            .map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)?
     }
 
     /// Asks `peer` on the sync protocol and awaits its answer.

@@ -54,6 +54,9 @@ pub struct NetworkConfig {
     /// up, further events are dropped (gossip is reported `Ignore`d) rather than stalling the
     /// event loop.
     pub event_buffer: usize,
+    /// Most payload bytes of events waiting for the node, all lanes together (see
+    /// [`crate::network::NetworkEvents`]).
+    pub max_event_bytes: usize,
 }
 
 impl NetworkConfig {
@@ -75,6 +78,7 @@ impl NetworkConfig {
             redial_interval: Duration::from_secs(3),
             gossip_heartbeat: Duration::from_millis(700),
             event_buffer: 4096,
+            max_event_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -96,6 +100,7 @@ impl fmt::Debug for NetworkConfig {
             .field("redial_interval", &self.redial_interval)
             .field("gossip_heartbeat", &self.gossip_heartbeat)
             .field("event_buffer", &self.event_buffer)
+            .field("max_event_bytes", &self.max_event_bytes)
             .finish()
     }
 }

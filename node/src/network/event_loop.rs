@@ -8,6 +8,7 @@
 
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::client::Command;
+use super::event_queue::EventSender;
 use super::network_error::NetworkError;
 use super::network_event::{Acceptance, MessageId, NetworkEvent, RequestChannel};
 use super::topics::{Topic, TopicNames};
@@ -63,7 +64,9 @@ pub(crate) struct LoopSettings {
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<NetworkEvent>,
+    /// Consensus publishes: handled before other commands.
+    priority: mpsc::Receiver<Command>,
+    events: EventSender,
     topics: TopicNames,
     /// The allowed peers and their keys, both ways.
     keys: HashMap<PeerId, PublicKey>,
@@ -99,8 +102,8 @@ pub(crate) fn split_peer(mut address: Multiaddr) -> (Multiaddr, Option<PeerId>) 
 impl EventLoop {
     pub(crate) fn new(
         swarm: Swarm<Behaviour>,
-        commands: mpsc::Receiver<Command>,
-        events: mpsc::Sender<NetworkEvent>,
+        (commands, priority): (mpsc::Receiver<Command>, mpsc::Receiver<Command>),
+        events: EventSender,
         topics: TopicNames,
         keys: HashMap<PeerId, PublicKey>,
         settings: LoopSettings,
@@ -126,6 +129,7 @@ impl EventLoop {
         Self {
             swarm,
             commands,
+            priority,
             events,
             topics,
             peers: keys.iter().map(|(p, k)| (*k, *p)).collect(),
@@ -146,6 +150,8 @@ impl EventLoop {
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                biased;
+                Some(command) = self.priority.recv() => self.on_command(command),
                 event = futures::StreamExt::select_next_some(&mut self.swarm) => {
                     self.on_swarm_event(event);
                 }
@@ -401,17 +407,18 @@ impl EventLoop {
     // ---- swarm events ---------------------------------------------------------------------
 
     fn emit(&self, event: NetworkEvent) -> bool {
-        match self.events.try_send(event) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                tracing::warn!(
-                    ?event,
-                    "node is not keeping up with network events; dropped"
-                );
-                false
+        let what = match &event {
+            NetworkEvent::Gossip { topic, data, .. } => {
+                format!("{topic:?} gossip of {} bytes", data.len())
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            NetworkEvent::Request { data, .. } => format!("request of {} bytes", data.len()),
+            e => format!("{e:?}"),
+        };
+        let sent = self.events.try_send(event);
+        if !sent {
+            tracing::warn!(event = %what, "node is not keeping up with network events; dropped");
         }
+        sent
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {

@@ -6,7 +6,8 @@
 //! validators) keep a connection; a node's network identity *is* its member/validator key.
 //!
 //! Shape (after rust-libp2p's `examples/file-sharing`): [`new`] returns a cloneable
-//! [`NetworkClient`] (commands with one-shot replies), a receiver of [`NetworkEvent`]s, and an
+//! [`NetworkClient`] (commands with one-shot replies), the [`NetworkEvents`] (two lanes bounded in
+//! bytes: consensus gossip never waits behind transactions), and an
 //! [`EventLoop`] that owns the swarm; the node spawns [`EventLoop::run`].
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ mod client;
 mod codec;
 mod config;
 mod event_loop;
+mod event_queue;
 mod network_error;
 mod network_event;
 mod topics;
@@ -52,6 +54,7 @@ pub use config::{
     NetworkConfig, DEFAULT_MAX_GOSSIP_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
 };
 pub use event_loop::EventLoop;
+pub use event_queue::{EventLane, NetworkEvents};
 pub use network_error::NetworkError;
 pub use network_event::{Acceptance, MessageId, NetworkEvent, RequestChannel};
 pub use topics::Topic;
@@ -78,7 +81,7 @@ const COMMAND_BUFFER: usize = 1024;
 /// address that cannot be listened on.
 pub fn new(
     config: NetworkConfig,
-) -> Result<(NetworkClient, mpsc::Receiver<NetworkEvent>, EventLoop), NetworkError> {
+) -> Result<(NetworkClient, NetworkEvents, EventLoop), NetworkError> {
     check_limits(&config)?;
     let topics = TopicNames::new(config.chain_id.as_deref())?;
 
@@ -131,8 +134,13 @@ pub fn new(
     }
 
     let (command_tx, command_rx) = mpsc::channel(COMMAND_BUFFER);
-    let (event_tx, event_rx) = mpsc::channel(config.event_buffer);
-    let client = NetworkClient::new(command_tx, local_key, config.max_gossip_bytes);
+    let (priority_tx, priority_rx) = mpsc::channel(COMMAND_BUFFER);
+    let (event_tx, event_rx) = event_queue::channel(config.event_buffer, config.max_event_bytes);
+    let client = NetworkClient::new(
+        (command_tx, priority_tx),
+        local_key,
+        config.max_gossip_bytes,
+    );
     let settings = LoopSettings {
         max_gossip_bytes: config.max_gossip_bytes,
         max_request_bytes: config.max_request_bytes,
@@ -142,7 +150,13 @@ pub fn new(
         redial_interval: config.redial_interval,
     };
     let event_loop = EventLoop::new(
-        swarm, command_rx, event_tx, topics, keys, settings, bootstrap,
+        swarm,
+        (command_rx, priority_rx),
+        event_tx,
+        topics,
+        keys,
+        settings,
+        bootstrap,
     );
     Ok((client, event_rx, event_loop))
 }
@@ -195,6 +209,10 @@ fn check_limits(config: &NetworkConfig) -> Result<(), NetworkError> {
             "max_response_bytes must be at least 1",
         ),
         (config.event_buffer >= 1, "event_buffer must be at least 1"),
+        (
+            config.max_event_bytes >= config.max_gossip_bytes,
+            "max_event_bytes must hold at least one gossip message",
+        ),
         (
             config.publish_queue_limit >= 1,
             "publish_queue_limit must be at least 1",

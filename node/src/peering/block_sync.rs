@@ -1,18 +1,23 @@
-//! Block sync over request-response: a node that is behind (or starts from a wiped data
+//! Point-to-point requests: block sync and proposal bodies. A node that is behind (or starts from a wiped data
 //! folder) asks a peer for decided blocks with their certificates from its next height on,
 //! and hands them to its driver or follower, which check every certificate and block as
 //! they would a gossiped one. Every node also asks a peer (in turn) once a second, so one
-//! restarted behind a quiet chain, or an observer, still catches up.
+//! restarted behind a quiet chain, or an observer, still catches up. A validator that saw
+//! a proposal without its body (or had no room for it) asks for the body. Each peer's
+//! requests are rate limited.
 
 use crate::consensus_driver::ConsensusMessage;
 use crate::node::Node;
-use crate::peering::Shared;
+use crate::peering::{Role, Shared};
 use crate::storage::KvBackend;
+use custody_consensus::PublicKey;
 use custody_ledger::block::{Block, BlockCertificate};
 use custody_ledger::encoding;
+use custody_ledger::hash::Hash32;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Most blocks one answer carries.
 pub const MAX_SYNC_BLOCKS: u32 = 64;
@@ -20,6 +25,16 @@ pub const MAX_SYNC_BLOCKS: u32 = 64;
 const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
 /// How often a node asks a peer for blocks past its head.
 const POLL: Duration = Duration::from_secs(1);
+
+/// What one peer asks another, point to point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerRequest {
+    /// Decided blocks with their certificates (answered with a [`SyncResponse`]).
+    Blocks(SyncRequest),
+    /// The body of a block proposed at the current height (answered with a
+    /// [`BodyResponse`]).
+    Body(BodyRequest),
+}
 
 /// "Send me decided blocks from height `from`."
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,32 +54,106 @@ pub struct SyncResponse {
     pub blocks: Vec<(BlockCertificate, Block)>,
 }
 
-/// The answer to a sync request (an empty answer to a malformed one).
-pub(super) fn answer<B: KvBackend>(node: &Node<B>, request: &[u8]) -> Vec<u8> {
+/// "Send me the body of block `value`, proposed at `height`" (a proposal seen without its
+/// body, or a body our cache had no room for).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyRequest {
+    /// The height it was proposed at.
+    pub height: u64,
+    /// Its hash.
+    pub value: Hash32,
+}
+
+/// The body asked for, if the peer has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyResponse {
+    /// The block.
+    pub block: Option<Block>,
+}
+
+/// Requests a peer may make per second, on average, and in a burst. An honest node polls
+/// once a second, and a few times more while it catches up or fetches a body.
+const REQUESTS_PER_SECOND: f64 = 20.0;
+const REQUEST_BURST: f64 = 40.0;
+
+/// A token bucket per peer, so a peer asking in a tight loop gets empty answers instead
+/// of making us read and send blocks as fast as it asks.
+#[derive(Default)]
+pub(super) struct RateLimits {
+    buckets: HashMap<PublicKey, (f64, Instant)>,
+}
+
+impl RateLimits {
+    /// Whether `peer` may be answered now (and takes a token if so).
+    pub(super) fn allow(&mut self, peer: PublicKey, now: Instant) -> bool {
+        let (tokens, at) = self.buckets.entry(peer).or_insert((REQUEST_BURST, now));
+        let refill = now.saturating_duration_since(*at).as_secs_f64() * REQUESTS_PER_SECOND;
+        *tokens = (*tokens + refill).min(REQUEST_BURST);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The answer to a request: blocks, or a body. Malformed requests, and requests past the
+/// peer's rate (`allowed` false), get an empty answer.
+pub(super) fn answer<B: KvBackend>(
+    node: &Node<B>,
+    role: &Role,
+    request: &[u8],
+    allowed: bool,
+) -> Vec<u8> {
     let head = node.store().head().ok().flatten().map_or(0, |h| h.height);
+    match encoding::decode::<PeerRequest>(request) {
+        Ok(PeerRequest::Blocks(req)) if allowed => encoding::encode(&blocks(node, head, &req)),
+        Ok(PeerRequest::Body(req)) if allowed => encoding::encode(&BodyResponse {
+            block: body(node, role, &req),
+        }),
+        Ok(PeerRequest::Body(_)) => encoding::encode(&BodyResponse { block: None }),
+        _ => encoding::encode(&SyncResponse {
+            head,
+            blocks: Vec::new(),
+        }),
+    }
+}
+
+fn blocks<B: KvBackend>(node: &Node<B>, head: u64, req: &SyncRequest) -> SyncResponse {
     let mut out = SyncResponse {
         head,
         blocks: Vec::new(),
     };
-    if let Ok(req) = encoding::decode::<SyncRequest>(request) {
-        let mut bytes = 0;
-        let last = req
-            .from
-            .saturating_add(u64::from(req.max.min(MAX_SYNC_BLOCKS)));
-        for h in req.from.max(1)..last.min(head + 1) {
-            let (Ok(Some(block)), Ok(Some(cert))) =
-                (node.store().block(h), node.store().certificate(h))
-            else {
-                break;
-            };
-            bytes += encoding::encode(&block).len();
-            if bytes > MAX_SYNC_BYTES && !out.blocks.is_empty() {
-                break;
-            }
-            out.blocks.push((cert, block));
+    let mut bytes = 0;
+    let last = req
+        .from
+        .saturating_add(u64::from(req.max.min(MAX_SYNC_BLOCKS)));
+    for h in req.from.max(1)..last.min(head.saturating_add(1)) {
+        let (Ok(Some(block)), Ok(Some(cert))) =
+            (node.store().block(h), node.store().certificate(h))
+        else {
+            break;
+        };
+        bytes += block.encoded_len();
+        if bytes > MAX_SYNC_BYTES && !out.blocks.is_empty() {
+            break;
         }
+        out.blocks.push((cert, block));
     }
-    encoding::encode(&out)
+    out
+}
+
+/// A proposed body from the driver's cache, or a committed block with that hash.
+fn body<B: KvBackend>(node: &Node<B>, role: &Role, req: &BodyRequest) -> Option<Block> {
+    if let Some(b) = role.proposal_body(&req.value) {
+        return Some((*b).clone());
+    }
+    match node.store().block(req.height) {
+        Ok(Some(b)) if b.hash() == req.value => Some(b),
+        _ => None,
+    }
 }
 
 /// Asks peers for blocks whenever we learn we are behind, and every second anyway.
@@ -102,17 +191,17 @@ async fn catch_up<B: KvBackend>(s: &Shared<B>) -> Result<(), String> {
                 }
             }
         };
-        let req = encoding::encode(&SyncRequest {
+        let req = encoding::encode(&PeerRequest::Blocks(SyncRequest {
             from: next,
             max: MAX_SYNC_BLOCKS,
-        });
+        }));
         let bytes = s
             .client
             .request(peer, req)
             .await
             .map_err(|e| e.to_string())?;
         let resp: SyncResponse = encoding::decode(&bytes).map_err(|e| e.to_string())?;
-        s.node.note_peer_height(resp.head + 1);
+        s.node.note_peer_height(resp.head.saturating_add(1));
         let got = resp.blocks.len();
         if got == 0 {
             // That peer has nothing more: ask another next time.

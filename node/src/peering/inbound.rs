@@ -1,9 +1,11 @@
-//! Network events in: each gossip message is judged (`Accept` forwards it, `Reject` costs
-//! the sender score, `Ignore` does neither) and handed on; sync requests are answered.
+//! Network events in, in two tasks so consensus messages never wait behind transactions:
+//! each gossip message is judged (`Accept` forwards it, `Reject` costs the sender score,
+//! `Ignore` does neither) and handed on; sync and body requests are answered.
 
 use crate::consensus_driver::ConsensusMessage;
-use crate::network::{Acceptance, NetworkEvent, Topic};
+use crate::network::{Acceptance, EventLane, NetworkEvent, Topic};
 use crate::node::{PeerAdmission, SubmitError};
+use crate::peering::judge::Judgement;
 use crate::peering::{block_sync, Shared};
 use crate::peers::Verdict;
 use crate::storage::KvBackend;
@@ -11,9 +13,26 @@ use custody_consensus::Ed25519Verifier;
 use custody_ledger::encoding;
 use custody_ledger::transaction::SignedTransaction;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::time::Instant;
 
-pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>, mut events: mpsc::Receiver<NetworkEvent>) {
+/// The consensus lane: judged and handed to the driver or follower at once.
+pub(super) async fn run_consensus<B: KvBackend>(s: Arc<Shared<B>>, mut events: EventLane) {
+    while let Some(ev) = events.recv().await {
+        if let NetworkEvent::Gossip {
+            data,
+            source,
+            message_id,
+            ..
+        } = ev
+        {
+            let verdict = consensus(&s, &data, source);
+            report(&s, source, message_id, verdict).await;
+        }
+    }
+}
+
+/// Everything else: transactions, requests, peers coming and going.
+pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: EventLane) {
     while let Some(ev) = events.recv().await {
         match ev {
             NetworkEvent::Gossip {
@@ -26,26 +45,23 @@ pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>, mut events: mpsc::Recei
                     Topic::Transactions => transaction(&s, data).await,
                     Topic::Consensus => consensus(&s, &data, source),
                 };
-                s.node.peers().note(
-                    source,
-                    match verdict {
-                        Acceptance::Accept => Verdict::Accepted,
-                        Acceptance::Ignore => Verdict::Ignored,
-                        Acceptance::Reject => Verdict::Rejected,
-                    },
-                );
-                if let Err(e) = s.client.report(message_id, verdict).await {
-                    tracing::debug!(error = %e, "could not report a gossip verdict");
-                }
+                report(&s, source, message_id, verdict).await;
             }
             NetworkEvent::Request {
                 from,
                 data,
                 channel,
             } => {
-                let n = Arc::clone(&s.node);
-                let answer =
-                    tokio::task::spawn_blocking(move || block_sync::answer(&n, &data)).await;
+                let allowed = s
+                    .sync_limits
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .allow(from, Instant::now());
+                let shared = Arc::clone(&s);
+                let answer = tokio::task::spawn_blocking(move || {
+                    block_sync::answer(&shared.node, &shared.role, &data, allowed)
+                })
+                .await;
                 match answer {
                     Ok(bytes) => {
                         if let Err(e) = s.client.respond(channel, bytes).await {
@@ -61,6 +77,25 @@ pub(super) async fn run<B: KvBackend>(s: Arc<Shared<B>>, mut events: mpsc::Recei
             }
             NetworkEvent::PeerDisconnected(peer) => tracing::info!(%peer, "peer disconnected"),
         }
+    }
+}
+
+async fn report<B: KvBackend>(
+    s: &Shared<B>,
+    source: custody_consensus::PublicKey,
+    message_id: crate::network::MessageId,
+    verdict: Acceptance,
+) {
+    s.node.peers().note(
+        source,
+        match verdict {
+            Acceptance::Accept => Verdict::Accepted,
+            Acceptance::Ignore => Verdict::Ignored,
+            Acceptance::Reject => Verdict::Rejected,
+        },
+    );
+    if let Err(e) = s.client.report(message_id, verdict).await {
+        tracing::debug!(error = %e, "could not report a gossip verdict");
     }
 }
 
@@ -81,8 +116,9 @@ async fn transaction<B: KvBackend>(s: &Shared<B>, data: Vec<u8>) -> Acceptance {
     }
 }
 
-/// A consensus message: its signature (or certificate) is checked here so forgeries are
-/// not forwarded; the state machine checks everything else.
+/// A consensus message: its signature is checked here so forgeries are not forwarded, then
+/// [`judge`](crate::peering::judge) decides whether it is new and useful; the state machine
+/// checks everything else.
 fn consensus<B: KvBackend>(
     s: &Shared<B>,
     data: &[u8],
@@ -105,33 +141,51 @@ fn consensus<B: KvBackend>(
         ConsensusMessage::Vote(v) => {
             verify(v.vote.validator, v.vote.sign_bytes(chain), &v.signature)
         }
-        ConsensusMessage::Proposal { proposal, .. } => verify(
+        ConsensusMessage::Proposal { proposal, .. }
+        | ConsensusMessage::ProposalHeader(proposal) => verify(
             proposal.proposal.proposer,
             proposal.proposal.sign_bytes(chain),
             &proposal.signature,
         ),
-        ConsensusMessage::Decided { certificate, .. } => {
-            certificate.verify(chain, &set, &Ed25519Verifier).is_ok()
-        }
+        // Not gossiped by honest nodes: the judge rejects it without the cost of checking.
+        ConsensusMessage::Decided { .. } => true,
     };
     if !authentic {
         tracing::warn!(peer = %source, "forged consensus message rejected");
         return Acceptance::Reject;
     }
-    let height = match &msg {
-        ConsensusMessage::Decided { certificate, .. } => certificate.height.0 + 1,
-        m => m.height(),
-    };
-    match s.node.next_height() {
-        Ok((next, _, _)) if height > next => {
-            *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
-            s.node.note_peer_height(height);
-            s.wake_sync.notify_one();
-        }
-        Ok(_) => {}
+    let next = match s.node.next_height() {
+        Ok((next, _, _)) => next,
         // The driver meets the same storage failure and stops the node.
-        Err(e) => tracing::error!(error = %e, "storage failed while reading the head"),
+        Err(e) => {
+            tracing::error!(error = %e, "storage failed while reading the head");
+            return Acceptance::Ignore;
+        }
+    };
+    let height = msg.height();
+    let judgement =
+        s.judge
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .judge(&msg, &set, next, Instant::now());
+    let key = match judgement {
+        Judgement::Deliver { key } => key,
+        Judgement::Drop(verdict) => return verdict,
+    };
+    if height > next {
+        // A validator is ahead of us: catch up from it.
+        *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+        s.node.note_peer_height(height);
+        s.wake_sync.notify_one();
     }
-    s.role.deliver(msg);
-    Acceptance::Accept
+    if s.role.deliver(msg) {
+        Acceptance::Accept
+    } else {
+        // No room: let a later copy through.
+        s.judge
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(height, &key);
+        Acceptance::Ignore
+    }
 }

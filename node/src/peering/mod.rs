@@ -6,18 +6,22 @@
 
 mod block_sync;
 mod inbound;
+pub mod judge;
 mod network_gossip;
 
-pub use block_sync::{SyncRequest, SyncResponse, MAX_SYNC_BLOCKS};
+pub use block_sync::{
+    BodyRequest, BodyResponse, PeerRequest, SyncRequest, SyncResponse, MAX_SYNC_BLOCKS,
+};
 pub use network_gossip::NetworkGossip;
 
 use crate::consensus_driver::{ConsensusMessage, DriverHandle, FollowerHandle};
-use crate::network::{NetworkClient, NetworkEvent, Topic};
+use crate::network::{NetworkClient, NetworkEvents, Topic};
 use crate::node::Node;
 use crate::storage::KvBackend;
 use custody_consensus::PublicKey;
 use custody_ledger::encoding;
 use custody_ledger::genesis::Genesis;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 
@@ -44,10 +48,22 @@ pub enum Role {
 }
 
 impl Role {
-    fn deliver(&self, msg: ConsensusMessage) {
+    /// Hands a message on; false if there was no room for it.
+    fn deliver(&self, msg: ConsensusMessage) -> bool {
         match self {
             Role::Validator(d) => d.deliver(msg),
             Role::Follower(f) => f.deliver(msg),
+        }
+    }
+
+    /// A proposed block body this node holds for the current height (validators only).
+    fn proposal_body(
+        &self,
+        value: &custody_ledger::hash::Hash32,
+    ) -> Option<Arc<custody_ledger::block::Block>> {
+        match self {
+            Role::Validator(d) => d.proposal_body(value),
+            Role::Follower(_) => None,
         }
     }
 }
@@ -62,6 +78,10 @@ struct Shared<B: KvBackend> {
     wake_sync: Notify,
     /// Which connected peer the next sync poll asks.
     sync_turn: std::sync::atomic::AtomicUsize,
+    /// What of the consensus gossip is handed on.
+    judge: Mutex<judge::ConsensusJudge>,
+    /// How often each peer may ask us for blocks.
+    sync_limits: Mutex<block_sync::RateLimits>,
 }
 
 /// Starts the peering tasks on the current tokio runtime: locally submitted transactions
@@ -69,21 +89,36 @@ struct Shared<B: KvBackend> {
 pub fn start<B: KvBackend>(
     node: Arc<Node<B>>,
     client: NetworkClient,
-    events: mpsc::Receiver<NetworkEvent>,
+    events: NetworkEvents,
     role: Role,
 ) {
     // One task publishes them in admission order (one task per transaction would let a
-    // signer's n+1 overtake its n on the way out).
+    // signer's n+1 overtake its n on the way out). Bounded in bytes: past the bound a
+    // transaction is not gossiped (it stays in the mempool, and reaches a block when this
+    // node proposes).
     let (outbox, mut to_publish) = mpsc::unbounded_channel::<Vec<u8>>();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&queued);
     node.on_local_tx(Box::new(move |tx| {
-        let _ = outbox.send(encoding::encode(tx));
+        let data = encoding::encode(tx);
+        let len = data.len();
+        if counted.fetch_add(len, Ordering::AcqRel) + len > MAX_OUTBOX_BYTES {
+            counted.fetch_sub(len, Ordering::AcqRel);
+            tracing::warn!(bytes = len, "transaction outbox full; not gossiped");
+            return;
+        }
+        if outbox.send(data).is_err() {
+            counted.fetch_sub(len, Ordering::AcqRel);
+        }
     }));
     let publisher = client.clone();
     tokio::spawn(async move {
         while let Some(data) = to_publish.recv().await {
+            let len = data.len();
             if let Err(e) = publisher.publish(Topic::Transactions, data).await {
                 tracing::warn!(error = %e, "could not gossip a transaction");
             }
+            queued.fetch_sub(len, Ordering::AcqRel);
         }
     });
     let shared = Arc::new(Shared {
@@ -93,11 +128,19 @@ pub fn start<B: KvBackend>(
         ahead_peer: Mutex::new(None),
         wake_sync: Notify::new(),
         sync_turn: std::sync::atomic::AtomicUsize::new(0),
+        judge: Mutex::new(judge::ConsensusJudge::new()),
+        sync_limits: Mutex::new(block_sync::RateLimits::default()),
     });
-    tokio::spawn(inbound::run(Arc::clone(&shared), events));
+    // Consensus messages are read by their own task: they never wait behind transactions.
+    let (consensus, other) = events.split();
+    tokio::spawn(inbound::run_consensus(Arc::clone(&shared), consensus));
+    tokio::spawn(inbound::run_other(Arc::clone(&shared), other));
     tokio::spawn(watch_peers(Arc::clone(&shared)));
     tokio::spawn(block_sync::run(shared));
 }
+
+/// Most bytes of local transactions waiting to be gossiped.
+const MAX_OUTBOX_BYTES: usize = 32 * 1024 * 1024;
 
 /// How often the node's peer book is refreshed from the network (connections, scores).
 const PEER_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);

@@ -35,6 +35,15 @@ impl SledKv {
         })
     }
 
+    /// Writes everything sled still buffers to its files: for a clean stop (every committed
+    /// block is flushed already).
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| self.fail("flush on stop", e))
+    }
+
     /// The directory the database lives in.
     pub fn path(&self) -> &Path {
         &self.path

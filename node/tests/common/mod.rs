@@ -13,7 +13,7 @@ use custody_ledger::gs1::{check_digit, Expiry, Gln, Gtin, Lot, Serial, Sscc};
 use custody_ledger::hash::Hash32;
 use custody_ledger::transaction::{Commission, Payload, SignedTransaction, Transaction};
 use custody_node::consensus_driver::{
-    self, ConsensusMessage, DriverError, DriverHandle, DriverOptions, Gossip, SafetyWal,
+    self, BodySink, ConsensusMessage, DriverError, DriverHandle, DriverOptions, Gossip, SafetyWal,
 };
 use custody_node::node::Node;
 use custody_node::storage::{SledKv, Store};
@@ -47,9 +47,13 @@ const FIRST_EVENT_MS: u64 = 1_700_000_000_000;
 #[derive(Default)]
 pub struct Hub {
     pub handles: Mutex<Vec<Option<DriverHandle>>>,
+    /// Each running validator's node, for the block sync the hub stands in for.
+    pub nodes: Mutex<Vec<Option<Arc<Node<SledKv>>>>>,
     pub cut: Mutex<HashSet<usize>>,
     /// Lose every proposal (no round can decide; rounds go by on timeouts).
     pub drop_proposals: AtomicBool,
+    /// Deliver proposals without their blocks (peers must fetch the bodies).
+    pub strip_bodies: AtomicBool,
     pub sent: Mutex<Vec<(usize, ConsensusMessage)>>,
 }
 
@@ -59,18 +63,67 @@ pub struct HubGossip {
 }
 
 impl Gossip for HubGossip {
+    /// Asks the other live validators' drivers, as block sync's body request would.
+    fn fetch_body(
+        &self,
+        _height: u64,
+        value: Hash32,
+        _hint: Option<custody_consensus::PublicKey>,
+        deliver: BodySink,
+    ) {
+        let cut = self.hub.cut.lock().unwrap().clone();
+        if cut.contains(&self.me) || self.hub.drop_proposals.load(Ordering::SeqCst) {
+            return;
+        }
+        let handles = self.hub.handles.lock().unwrap().clone();
+        for (i, h) in handles.iter().enumerate() {
+            if i == self.me || cut.contains(&i) {
+                continue;
+            }
+            if let Some(body) = h.as_ref().and_then(|h| h.proposal_body(&value)) {
+                deliver((*body).clone());
+                return;
+            }
+        }
+    }
+
     fn broadcast(&self, msg: &ConsensusMessage) {
         self.hub.sent.lock().unwrap().push((self.me, msg.clone()));
         let cut = self.hub.cut.lock().unwrap().clone();
-        let proposal = matches!(msg, ConsensusMessage::Proposal { .. });
+        let proposal = matches!(
+            msg,
+            ConsensusMessage::Proposal { .. } | ConsensusMessage::ProposalHeader(_)
+        );
         if cut.contains(&self.me) || (proposal && self.hub.drop_proposals.load(Ordering::SeqCst)) {
             return;
         }
         // Through the wire format, as the network will carry it.
-        let bytes = msg.encode();
+        let bytes = match msg {
+            ConsensusMessage::Proposal { proposal, .. }
+                if self.hub.strip_bodies.load(Ordering::SeqCst) =>
+            {
+                ConsensusMessage::ProposalHeader(proposal.clone()).encode()
+            }
+            m => m.encode(),
+        };
+        let nodes = self.hub.nodes.lock().unwrap().clone();
         for (i, h) in self.hub.handles.lock().unwrap().iter().enumerate() {
             if i != self.me && !cut.contains(&i) {
                 if let Some(h) = h {
+                    // A peer behind the sender catches up by block sync, point to point.
+                    if let (Some(Some(from)), Some(Some(to))) = (nodes.get(self.me), nodes.get(i)) {
+                        let theirs = to.next_height().unwrap().0;
+                        let ours = from.next_height().unwrap().0;
+                        for height in theirs..ours.min(msg.height()) {
+                            let store = from.store();
+                            if let (Some(block), Some(certificate)) = (
+                                store.block(height).unwrap(),
+                                store.certificate(height).unwrap(),
+                            ) {
+                                h.deliver(ConsensusMessage::Decided { certificate, block });
+                            }
+                        }
+                    }
                     h.deliver(ConsensusMessage::decode(&bytes).unwrap());
                 }
             }
@@ -192,8 +245,13 @@ pub fn commission_payload(serials: &[String], location: Option<&str>) -> Payload
 impl Cluster {
     /// The original cluster: one member, `manufacturer` (prefix 0614141, no GLNs).
     pub fn new() -> Cluster {
+        Cluster::with_params(fast_params())
+    }
+
+    /// [`Cluster::new`] with other chain parameters.
+    pub fn with_params(params: ChainParams) -> Cluster {
         let key = member_key(0);
-        let genesis = cluster_genesis(
+        let mut genesis = cluster_genesis(
             "cluster-test",
             vec![Member {
                 name: "manufacturer".into(),
@@ -203,6 +261,7 @@ impl Cluster {
                 glns: vec![],
             }],
         );
+        genesis.params = params;
         Cluster::start_with(genesis, [("manufacturer".into(), key)].into())
     }
 
@@ -219,6 +278,7 @@ impl Cluster {
         genesis.validate().unwrap();
         let hub = Arc::new(Hub::default());
         *hub.handles.lock().unwrap() = vec![None; N];
+        *hub.nodes.lock().unwrap() = vec![None; N];
         let mut c = Cluster {
             genesis: Arc::new(genesis),
             hub,
@@ -267,6 +327,7 @@ impl Cluster {
         )
         .unwrap();
         self.hub.handles.lock().unwrap()[i] = Some(handle.clone());
+        self.hub.nodes.lock().unwrap()[i] = Some(node.clone());
         self.validators[i] = Some(Running {
             node,
             handle,
@@ -277,6 +338,7 @@ impl Cluster {
     /// Stops validator `i` (its driver thread ends; its store is closed).
     pub fn stop(&mut self, i: usize) {
         self.hub.handles.lock().unwrap()[i] = None;
+        self.hub.nodes.lock().unwrap()[i] = None;
         let r = self.validators[i].take().unwrap();
         r.handle.shutdown();
         r.thread.join().unwrap().unwrap();
@@ -298,24 +360,31 @@ impl Cluster {
         (0..N).filter(|i| self.validators[*i].is_some()).collect()
     }
 
-    /// Signs `payload` as `member` with its next sequence number and submits it to every
-    /// running validator (as gossip would). Returns the transaction hash.
-    pub fn submit(&mut self, member: &str, payload: Payload) -> Hash32 {
+    /// `payload` signed as `member` with its next sequence number, not submitted (and the
+    /// sequence not used up).
+    pub fn sign(&self, member: &str, payload: Payload) -> SignedTransaction {
         let member = MemberId::from(member);
         let sequence = self.sequences.get(&member).copied().unwrap_or(0) + 1;
         let key = self
             .member_keys
             .get(&member)
             .unwrap_or_else(|| panic!("no key for member {member}"));
-        let tx: SignedTransaction = Transaction {
+        Transaction {
             chain_id: self.genesis.chain_id.clone(),
             signer: member.clone(),
             sequence,
             event_time_ms: self.next_event_ms,
             payload,
         }
-        .sign(key);
-        self.sequences.insert(member, sequence);
+        .sign(key)
+    }
+
+    /// Signs `payload` as `member` with its next sequence number and submits it to every
+    /// running validator (as gossip would). Returns the transaction hash.
+    pub fn submit(&mut self, member: &str, payload: Payload) -> Hash32 {
+        let tx = self.sign(member, payload);
+        self.sequences
+            .insert(MemberId::from(member), tx.tx.sequence);
         self.next_event_ms += 60_000;
         // A validator that is behind refuses it (its sequence is ahead of what it has
         // seen), as it would refuse it from gossip; the others take it.
@@ -423,7 +492,8 @@ impl Cluster {
         let mut votes: HashMap<(usize, u64, u32, VoteKind), Option<Hash32>> = HashMap::new();
         for (sender, m) in self.hub.sent.lock().unwrap().iter() {
             match m {
-                ConsensusMessage::Proposal { proposal, .. } => {
+                ConsensusMessage::Proposal { proposal, .. }
+                | ConsensusMessage::ProposalHeader(proposal) => {
                     let p = &proposal.proposal;
                     let prev = proposals.insert((*sender, p.height.0, p.round.0), p.value);
                     assert!(
