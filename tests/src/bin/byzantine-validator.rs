@@ -44,7 +44,7 @@ use custody_ledger::hash::Hash32;
 use custody_ledger::transaction::{Commission, Payload, Transaction};
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::network::{self, Acceptance, NetworkClient, NetworkConfig, NetworkEvent, Topic};
-use custody_node::peering::{self, SyncRequest, SyncResponse};
+use custody_node::peering::{self, BodyResponse, PeerRequest, SyncRequest, SyncResponse};
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
 use serde_json::json;
@@ -220,6 +220,8 @@ struct Byz {
     head: Head,
     /// Bodies of blocks proposed at the current height.
     bodies: HashMap<Hash32, Block>,
+    /// Proposed values the state machine asked about whose bodies have not come.
+    awaiting: HashSet<Hash32>,
     timers: BinaryHeap<Reverse<(Instant, u64, Timeout)>>,
     timer_seq: u64,
     out: mpsc::UnboundedSender<(Topic, Vec<u8>)>,
@@ -299,6 +301,7 @@ impl Byz {
         }
         self.started = true;
         self.bodies.clear();
+        self.awaiting.clear();
         let h = self.next();
         self.planned.retain(|(ph, _), _| *ph >= h);
         self.equivocated.retain(|(eh, _, _)| *eh >= h);
@@ -372,14 +375,13 @@ impl Byz {
                 self.bodies.insert(hash, block);
                 queue.push_back(Input::ValueToPropose(hash));
             }
-            Output::ValidateValue { value, .. } => {
-                let valid = self.bodies.get(&value).is_some_and(|b| {
-                    b.header.height == self.next()
-                        && b.header.parent == self.head.hash
-                        && b.check_body().is_ok()
-                });
-                queue.push_back(Input::ValueValidated { value, valid });
-            }
+            Output::ValidateValue { value, .. } => match self.check(&value) {
+                Some(valid) => queue.push_back(Input::ValueValidated { value, valid }),
+                // Answered when the body comes.
+                None => {
+                    self.awaiting.insert(value);
+                }
+            },
             Output::Decide { value, .. } => match self.bodies.get(&value) {
                 Some(b) => return Some(b.clone()),
                 None => {
@@ -391,6 +393,16 @@ impl Byz {
             Output::Equivocation(_) => self.stats.evidence_seen += 1,
         }
         None
+    }
+
+    /// Whether a proposed block extends our head (`None`: its body has not come).
+    fn check(&self, value: &Hash32) -> Option<bool> {
+        let b = self.bodies.get(value)?;
+        Some(
+            b.header.height == self.next()
+                && b.header.parent == self.head.hash
+                && b.check_body().is_ok(),
+        )
     }
 
     /// What we propose at (height, round).
@@ -608,11 +620,8 @@ impl Byz {
                         self.publish(&ConsensusMessage::Vote(v));
                     }
                 }
-                Message::Proposal(p) => {
-                    if let Some(block) = self.bodies.get(&p.proposal.value).cloned() {
-                        self.publish(&ConsensusMessage::Proposal { proposal: p, block });
-                    }
-                }
+                // As honest validators do: the header only; a peer without the body asks.
+                Message::Proposal(p) => self.publish(&ConsensusMessage::ProposalHeader(p)),
             }
         }
     }
@@ -659,12 +668,24 @@ impl Byz {
                         let expected = self
                             .set
                             .proposer(proposal.proposal.height, proposal.proposal.round);
+                        let value = proposal.proposal.value;
                         if proposal.proposal.proposer == expected && self.bodies.len() < 64 {
-                            self.bodies.entry(proposal.proposal.value).or_insert(block);
+                            self.bodies.entry(value).or_insert(block);
                         }
-                        Input::ProposalReceived(proposal)
+                        let mut inputs = VecDeque::from([Input::ProposalReceived(proposal)]);
+                        if self.awaiting.contains(&value) {
+                            if let Some(valid) = self.check(&value) {
+                                self.awaiting.remove(&value);
+                                inputs.push_back(Input::ValueValidated { value, valid });
+                            }
+                        }
+                        self.run(inputs);
+                        return Acceptance::Ignore;
                     }
                     ConsensusMessage::Vote(v) => Input::VoteReceived(v),
+                    // A re-sent proposal without its body: we validate it once the body
+                    // is here (it came with the first sending).
+                    ConsensusMessage::ProposalHeader(proposal) => Input::ProposalReceived(proposal),
                     ConsensusMessage::Decided { .. } => return Acceptance::Ignore,
                 };
                 self.run(VecDeque::from([input]));
@@ -744,10 +765,10 @@ async fn fetch(
     peer: custody_consensus::PublicKey,
     from: u64,
 ) -> Result<SyncResponse> {
-    let req = encoding::encode(&SyncRequest {
+    let req = encoding::encode(&PeerRequest::Blocks(SyncRequest {
         from,
         max: peering::MAX_SYNC_BLOCKS,
-    });
+    }));
     let bytes = client.request(peer, req).await?;
     Ok(encoding::decode(&bytes)?)
 }
@@ -792,10 +813,10 @@ async fn sync_hammer(
 ) {
     while until.is_none_or(|u| Instant::now() < u) {
         stats.requests.fetch_add(1, Ordering::Relaxed);
-        let req = encoding::encode(&SyncRequest {
+        let req = encoding::encode(&PeerRequest::Blocks(SyncRequest {
             from: 1,
             max: peering::MAX_SYNC_BLOCKS,
-        });
+        }));
         match client.request(peer, req).await {
             Ok(b) => {
                 stats.answered.fetch_add(1, Ordering::Relaxed);
@@ -904,6 +925,7 @@ async fn main() -> Result<()> {
         started: false,
         head,
         bodies: HashMap::new(),
+        awaiting: HashSet::new(),
         timers: BinaryHeap::new(),
         timer_seq: 0,
         out,
@@ -970,10 +992,18 @@ async fn main() -> Result<()> {
                         let _ = client.report(message_id, verdict).await;
                     }
                     NetworkEvent::Request { data, channel, .. } => {
-                        // We keep no blocks: say where we are, with none.
-                        let _ = encoding::decode::<SyncRequest>(&data);
-                        let resp = SyncResponse { head: byz.head.height, blocks: vec![] };
-                        let _ = client.respond(channel, encoding::encode(&resp)).await;
+                        // We keep no decided blocks (say where we are, with none), but
+                        // serve the bodies of this height's proposals.
+                        let resp = match encoding::decode::<PeerRequest>(&data) {
+                            Ok(PeerRequest::Body(req)) => encoding::encode(&BodyResponse {
+                                block: byz.bodies.get(&req.value).cloned(),
+                            }),
+                            _ => encoding::encode(&SyncResponse {
+                                head: byz.head.height,
+                                blocks: vec![],
+                            }),
+                        };
+                        let _ = client.respond(channel, resp).await;
                     }
                     NetworkEvent::PeerConnected(_) | NetworkEvent::PeerDisconnected(_) => {}
                 }
