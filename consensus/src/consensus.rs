@@ -617,6 +617,7 @@ where
     fn progress(&mut self, b: &mut Batch<V>) {
         while self.started && self.state.step != Step::Commit {
             let fired = self.try_decide(b)
+                || self.try_nil_precommit_quorum(b)
                 || self.try_round_skip(b)
                 || self.try_prevote_on_proposal(b)
                 || self.try_schedule_prevote_timeout(b)
@@ -787,6 +788,22 @@ where
 
     /// Lines 47-48: upon 2f+1 PRECOMMIT(h_p, round_p, *) for the first time: schedule
     /// OnTimeoutPrecommit.
+    /// Not in Algorithm 1: upon 2f+1 PRECOMMIT(h_p, round_p, nil), StartRound(round_p + 1) at
+    /// once instead of after timeoutPrecommit (line 47). No value can be decided in this
+    /// round any more (2f+1 precommits for a value would need f+1 correct validators that
+    /// also precommitted nil), so waiting only costs time — a whole precommit timeout for
+    /// every round a faulty proposer spoils. Safety never rests on timeouts.
+    fn try_nil_precommit_quorum(&mut self, b: &mut Batch<V>) -> bool {
+        if !self
+            .votes
+            .has_quorum(self.state.round, VoteKind::Precommit, None)
+        {
+            return false;
+        }
+        self.start_round(self.state.round.next(), b);
+        true
+    }
+
     fn try_schedule_precommit_timeout(&mut self, b: &mut Batch<V>) -> bool {
         if self.flags.precommit_timeout
             || self.votes.total(self.state.round, VoteKind::Precommit) < self.set.quorum()

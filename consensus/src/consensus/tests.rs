@@ -503,6 +503,22 @@ fn nil_polka_precommits_nil_at_once() {
 }
 
 #[test]
+fn a_nil_precommit_quorum_starts_the_next_round_at_once() {
+    let fx = fixture();
+    let (mut c, _) = fx.started(0);
+    c.handle(timeout(0, TimeoutStep::Propose)).unwrap();
+    for i in 1..3 {
+        c.handle(fx.prevote(i, 0, None)).unwrap();
+    }
+    c.handle(fx.precommit(1, 0, None)).unwrap();
+    // Ours and two more: 2f+1 nil precommits, nothing can be decided in round 0.
+    let out = c.handle(fx.precommit(2, 0, None)).unwrap();
+    assert_eq!(c.round(), Round(1), "no wait for timeoutPrecommit");
+    assert!(!scheduled(&out).contains(&(0, TimeoutStep::Precommit)));
+    assert!(scheduled(&out).contains(&(1, TimeoutStep::Propose)));
+}
+
+#[test]
 fn an_invalid_value_gets_a_nil_prevote() {
     let fx = fixture();
     let (mut c, _) = fx.started(0);

@@ -116,9 +116,9 @@ async fn transaction<B: KvBackend>(s: &Shared<B>, data: Vec<u8>) -> Acceptance {
     }
 }
 
-/// A consensus message: its signature is checked here so forgeries are not forwarded, then
-/// [`judge`](crate::peering::judge) decides whether it is new and useful; the state machine
-/// checks everything else.
+/// A consensus message: [`judge`](crate::peering::judge) decides whether it is new and
+/// useful, checking its signature (so forgeries are not forwarded) only if it is; the state
+/// machine checks everything else.
 fn consensus<B: KvBackend>(
     s: &Shared<B>,
     data: &[u8],
@@ -137,23 +137,25 @@ fn consensus<B: KvBackend>(
             custody_consensus::Verifier::verify(&Ed25519Verifier, &v.public_key, &bytes, sig)
         })
     };
-    let authentic = match &msg {
-        ConsensusMessage::Vote(v) => {
-            verify(v.vote.validator, v.vote.sign_bytes(chain), &v.signature)
+    let authentic = || {
+        let ok = match &msg {
+            ConsensusMessage::Vote(v) => {
+                verify(v.vote.validator, v.vote.sign_bytes(chain), &v.signature)
+            }
+            ConsensusMessage::Proposal { proposal, .. }
+            | ConsensusMessage::ProposalHeader(proposal) => verify(
+                proposal.proposal.proposer,
+                proposal.proposal.sign_bytes(chain),
+                &proposal.signature,
+            ),
+            // Never gossiped by honest nodes: the judge rejects it before asking.
+            ConsensusMessage::Decided { .. } => false,
+        };
+        if !ok {
+            tracing::warn!(peer = %source, "forged consensus message rejected");
         }
-        ConsensusMessage::Proposal { proposal, .. }
-        | ConsensusMessage::ProposalHeader(proposal) => verify(
-            proposal.proposal.proposer,
-            proposal.proposal.sign_bytes(chain),
-            &proposal.signature,
-        ),
-        // Not gossiped by honest nodes: the judge rejects it without the cost of checking.
-        ConsensusMessage::Decided { .. } => true,
+        ok
     };
-    if !authentic {
-        tracing::warn!(peer = %source, "forged consensus message rejected");
-        return Acceptance::Reject;
-    }
     let next = match s.node.next_height() {
         Ok((next, _, _)) => next,
         // The driver meets the same storage failure and stops the node.
@@ -163,11 +165,15 @@ fn consensus<B: KvBackend>(
         }
     };
     let height = msg.height();
-    let judgement =
-        s.judge
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .judge(&msg, &set, next, Instant::now());
+    // Cheap checks first (stale, too far ahead, re-sent, over its slot); the signature only
+    // for what passes them.
+    let judgement = s.judge.lock().unwrap_or_else(|p| p.into_inner()).judge(
+        &msg,
+        &set,
+        next,
+        Instant::now(),
+        authentic,
+    );
     let key = match judgement {
         Judgement::Deliver { key } => key,
         Judgement::Drop(verdict) => return verdict,

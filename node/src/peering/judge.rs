@@ -67,13 +67,17 @@ impl ConsensusJudge {
         Self::default()
     }
 
-    /// Judges `msg` (authentic), the node's next height being `next`.
+    /// Judges `msg`, the node's next height being `next`. The cheap checks come first;
+    /// `authentic` (the signature check) runs only for a message that passes them, and
+    /// only an authentic message is remembered (so forgeries cannot use up a validator's
+    /// slots). A forgery is `Reject`ed.
     pub fn judge(
         &mut self,
         msg: &ConsensusMessage,
         set: &ValidatorSet,
         next: u64,
         now: Instant,
+        authentic: impl FnOnce() -> bool,
     ) -> Judgement {
         // Heights below the next one are done with.
         while let Some(entry) = self.heights.first_entry() {
@@ -133,12 +137,18 @@ impl ConsensusJudge {
         {
             return Judgement::Drop(Acceptance::Ignore);
         }
-        let known = book.slots.entry(slot).or_default();
-        if !known.contains(&signed_key) {
-            if known.len() >= PER_SLOT {
-                return Judgement::Drop(Acceptance::Ignore);
-            }
-            known.push(signed_key);
+        let known_already = book
+            .slots
+            .get(&slot)
+            .is_some_and(|k| k.contains(&signed_key));
+        if !known_already && book.slots.get(&slot).is_some_and(|k| k.len() >= PER_SLOT) {
+            return Judgement::Drop(Acceptance::Ignore);
+        }
+        if !authentic() {
+            return Judgement::Drop(Acceptance::Reject);
+        }
+        if !known_already {
+            book.slots.entry(slot).or_default().push(signed_key);
         }
         if new_slot {
             *book.per_validator.entry(author).or_default() += 1;
@@ -222,23 +232,35 @@ mod tests {
     fn stale_far_future_and_repeated_messages_are_not_handed_on() {
         let (set, now) = (set(), Instant::now());
         let mut j = ConsensusJudge::new();
-        assert!(delivered(j.judge(&vote(10, 0, 1, 1), &set, 10, now)));
+        assert!(delivered(j.judge(
+            &vote(10, 0, 1, 1),
+            &set,
+            10,
+            now,
+            || true
+        )));
         assert_eq!(
-            j.judge(&vote(10, 0, 1, 1), &set, 10, now),
+            j.judge(&vote(10, 0, 1, 1), &set, 10, now, || true),
             Judgement::Drop(Acceptance::Ignore),
             "a re-sent copy"
         );
         assert!(
-            delivered(j.judge(&vote(10, 0, 1, 1), &set, 10, now + SEEN_FOR)),
+            delivered(j.judge(&vote(10, 0, 1, 1), &set, 10, now + SEEN_FOR, || true)),
             "an old copy again: the first may have been lost"
         );
         assert_eq!(
-            j.judge(&vote(9, 0, 1, 1), &set, 10, now),
+            j.judge(&vote(9, 0, 1, 1), &set, 10, now, || true),
             Judgement::Drop(Acceptance::Ignore),
             "stale"
         );
         assert_eq!(
-            j.judge(&vote(10 + FUTURE_HEIGHTS + 1, 0, 1, 1), &set, 10, now),
+            j.judge(
+                &vote(10 + FUTURE_HEIGHTS + 1, 0, 1, 1),
+                &set,
+                10,
+                now,
+                || true
+            ),
             Judgement::Drop(Acceptance::Ignore),
             "too far ahead"
         );
@@ -246,7 +268,8 @@ mod tests {
             &vote(10 + FUTURE_HEIGHTS, 0, 1, 1),
             &set,
             10,
-            now
+            now,
+            || true
         )));
     }
 
@@ -259,14 +282,15 @@ mod tests {
             &proposal(8, 0, 0, 1, true),
             &set,
             8,
-            now
+            now,
+            || true
         )));
         assert_eq!(
-            j.judge(&proposal(8, 0, 3, 1, true), &set, 8, now),
+            j.judge(&proposal(8, 0, 3, 1, true), &set, 8, now, || true),
             Judgement::Drop(Acceptance::Reject)
         );
         assert_eq!(
-            j.judge(&proposal(8, 0, 3, 1, false), &set, 8, now),
+            j.judge(&proposal(8, 0, 3, 1, false), &set, 8, now, || true),
             Judgement::Drop(Acceptance::Reject)
         );
     }
@@ -280,32 +304,35 @@ mod tests {
             &proposal(5, 2, 3, 1, true),
             &set,
             5,
-            now
+            now,
+            || true
         )));
         assert!(delivered(j.judge(
             &proposal(5, 2, 3, 1, false),
             &set,
             5,
-            now
+            now,
+            || true
         )));
         assert!(!delivered(j.judge(
             &proposal(5, 2, 3, 1, false),
             &set,
             5,
-            now
+            now,
+            || true
         )));
         let handed: usize = (2..1_000)
-            .filter(|t| delivered(j.judge(&proposal(5, 2, 3, *t, true), &set, 5, now)))
+            .filter(|t| delivered(j.judge(&proposal(5, 2, 3, *t, true), &set, 5, now, || true)))
             .count();
         assert_eq!(handed, PER_SLOT - 1, "at most {PER_SLOT} proposals a slot");
         // Votes over many rounds: bounded per validator and height.
         let votes: usize = (0..10_000)
-            .filter(|r| delivered(j.judge(&vote(5, *r, 2, 1), &set, 5, now)))
+            .filter(|r| delivered(j.judge(&vote(5, *r, 2, 1), &set, 5, now, || true)))
             .count();
         assert_eq!(votes, SLOTS_PER_VALIDATOR);
         assert!(j.remembered() <= 2 * PER_SLOT + SLOTS_PER_VALIDATOR);
         // Another validator is not crowded out.
-        assert!(delivered(j.judge(&vote(5, 0, 1, 1), &set, 5, now)));
+        assert!(delivered(j.judge(&vote(5, 0, 1, 1), &set, 5, now, || true)));
         // A gossiped decided block is a protocol violation.
         let block = Block::new("c", 5, Hash32::ZERO, 1, 0, vec![]);
         let decided = ConsensusMessage::Decided {
@@ -318,22 +345,48 @@ mod tests {
             block,
         };
         assert_eq!(
-            j.judge(&decided, &set, 5, now),
+            j.judge(&decided, &set, 5, now, || true),
             Judgement::Drop(Acceptance::Reject)
         );
         // Moving on forgets the heights passed.
-        assert!(delivered(j.judge(&vote(6, 0, 1, 1), &set, 6, now)));
+        assert!(delivered(j.judge(&vote(6, 0, 1, 1), &set, 6, now, || true)));
         assert_eq!(j.remembered(), 1);
+    }
+
+    #[test]
+    fn forgeries_are_rejected_and_take_no_room() {
+        let (set, now) = (set(), Instant::now());
+        let mut j = ConsensusJudge::new();
+        for t in 0..10 {
+            assert_eq!(
+                j.judge(&proposal(5, 2, 3, t, true), &set, 5, now, || false),
+                Judgement::Drop(Acceptance::Reject)
+            );
+        }
+        assert_eq!(j.remembered(), 0);
+        assert!(delivered(j.judge(
+            &proposal(5, 2, 3, 99, true),
+            &set,
+            5,
+            now,
+            || true
+        )));
+        // Stale or too far ahead: not even checked.
+        let never = || -> bool { panic!("no signature check for a stale message") };
+        assert_eq!(
+            j.judge(&vote(4, 0, 1, 1), &set, 5, now, never),
+            Judgement::Drop(Acceptance::Ignore)
+        );
     }
 
     #[test]
     fn forgotten_messages_are_handed_on_again() {
         let (set, now) = (set(), Instant::now());
         let mut j = ConsensusJudge::new();
-        let Judgement::Deliver { key } = j.judge(&vote(3, 0, 1, 1), &set, 3, now) else {
+        let Judgement::Deliver { key } = j.judge(&vote(3, 0, 1, 1), &set, 3, now, || true) else {
             panic!("first copy is delivered");
         };
         j.forget(3, &key);
-        assert!(delivered(j.judge(&vote(3, 0, 1, 1), &set, 3, now)));
+        assert!(delivered(j.judge(&vote(3, 0, 1, 1), &set, 3, now, || true)));
     }
 }
