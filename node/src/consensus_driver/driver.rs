@@ -97,7 +97,7 @@ impl Default for DriverOptions {
             max_future_bytes: 32 * 1024 * 1024,
             max_future_heights: 4,
             max_body_bytes: 32 * 1024 * 1024,
-            suspect_timeout_ms: 100,
+            suspect_timeout_ms: 40,
         }
     }
 }

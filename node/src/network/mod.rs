@@ -210,8 +210,8 @@ fn check_limits(config: &NetworkConfig) -> Result<(), NetworkError> {
         ),
         (config.event_buffer >= 1, "event_buffer must be at least 1"),
         (
-            config.max_event_bytes >= config.max_gossip_bytes,
-            "max_event_bytes must hold at least one gossip message",
+            config.max_event_bytes / event_queue::PER_AUTHOR_DIVISOR >= config.max_gossip_bytes,
+            "max_event_bytes must hold one largest gossip message per author share (8 of them)",
         ),
         (
             config.publish_queue_limit >= 1,

@@ -25,7 +25,7 @@ pub(super) async fn run_consensus<B: KvBackend>(s: Arc<Shared<B>>, mut events: E
             ..
         } = ev
         {
-            let verdict = consensus(&s, &data, source);
+            let verdict = consensus(&s, &data, source, message_id.delivered_by());
             report(&s, source, message_id, verdict).await;
         }
     }
@@ -43,7 +43,7 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
             } => {
                 let verdict = match topic {
                     Topic::Transactions => transaction(&s, data).await,
-                    Topic::Consensus => consensus(&s, &data, source),
+                    Topic::Consensus => consensus(&s, &data, source, message_id.delivered_by()),
                 };
                 report(&s, source, message_id, verdict).await;
             }
@@ -123,6 +123,7 @@ fn consensus<B: KvBackend>(
     s: &Shared<B>,
     data: &[u8],
     source: custody_consensus::PublicKey,
+    delivered_by: Option<custody_consensus::PublicKey>,
 ) -> Acceptance {
     let Ok(msg) = ConsensusMessage::decode_from_gossip(data) else {
         return Acceptance::Reject;
@@ -177,6 +178,16 @@ fn consensus<B: KvBackend>(
     let key = match judgement {
         Judgement::Deliver { key } => key,
         Judgement::Drop(verdict) => return verdict,
+        // A validator flooding us itself costs it gossip score (soon graylisted); a peer
+        // merely relaying its flood does not.
+        Judgement::Flood => {
+            let author = msg.author().and_then(|a| set.get(a)).map(|v| v.public_key);
+            return if author.is_some() && author == delivered_by {
+                Acceptance::Reject
+            } else {
+                Acceptance::Ignore
+            };
+        }
     };
     if height > next {
         // A validator is ahead of us: catch up from it.

@@ -27,7 +27,7 @@ pub const FUTURE_HEIGHTS: u64 = 4;
 /// as many proposals per round, and two conflicting votes are the evidence.
 pub const PER_SLOT: usize = 4;
 /// Slots a validator may use at one height (an honest one uses at most three a round).
-pub const SLOTS_PER_VALIDATOR: usize = 3 * 64;
+pub const SLOTS_PER_VALIDATOR: usize = 3 * 32;
 /// A copy of a message seen this recently is not handed on again; an older one is (the
 /// driver may have had no room for the first).
 pub const SEEN_FOR: Duration = Duration::from_secs(5);
@@ -43,6 +43,10 @@ pub enum Judgement {
     },
     /// Neither forward nor hand on, with this verdict for gossipsub.
     Drop(Acceptance),
+    /// Authentic, but one message too many for its slot or its validator's height: neither
+    /// forwarded nor handed on. Only a validator flooding signs that many; forwarders relay
+    /// no more than the caps, so a copy the author itself delivered is its own doing.
+    Flood,
 }
 
 #[derive(Default)]
@@ -135,14 +139,14 @@ impl ConsensusJudge {
         let new_slot = !book.slots.contains_key(&slot);
         if new_slot && book.per_validator.get(&author).copied().unwrap_or(0) >= SLOTS_PER_VALIDATOR
         {
-            return Judgement::Drop(Acceptance::Ignore);
+            return Judgement::Flood;
         }
         let known_already = book
             .slots
             .get(&slot)
             .is_some_and(|k| k.contains(&signed_key));
         if !known_already && book.slots.get(&slot).is_some_and(|k| k.len() >= PER_SLOT) {
-            return Judgement::Drop(Acceptance::Ignore);
+            return Judgement::Flood;
         }
         if !authentic() {
             return Judgement::Drop(Acceptance::Reject);
@@ -325,6 +329,10 @@ mod tests {
             .filter(|t| delivered(j.judge(&proposal(5, 2, 3, *t, true), &set, 5, now, || true)))
             .count();
         assert_eq!(handed, PER_SLOT - 1, "at most {PER_SLOT} proposals a slot");
+        assert_eq!(
+            j.judge(&proposal(5, 2, 3, 5_000, true), &set, 5, now, || true),
+            Judgement::Flood
+        );
         // Votes over many rounds: bounded per validator and height.
         let votes: usize = (0..10_000)
             .filter(|r| delivered(j.judge(&vote(5, *r, 2, 1), &set, 5, now, || true)))
