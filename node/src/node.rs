@@ -632,6 +632,15 @@ impl<B: KvBackend> Node<B> {
                 params.max_block_bytes
             ));
         }
+        // As the proposer builds them: within the item limit, but always at least one
+        // transaction whatever its size.
+        let items: usize = block.txs.iter().map(|t| t.tx.payload.item_count()).sum();
+        if block.txs.len() > 1 && items > params.max_block_items as usize {
+            return bad(format!(
+                "{items} items, the limit is {}",
+                params.max_block_items
+            ));
+        }
         block
             .check_body()
             .map_err(|e| InvalidBlock::Header(e.to_string()))?;

@@ -166,12 +166,14 @@ fn stale_messages_cause_no_broadcast_and_regossip_sends_no_bodies() {
 }
 
 /// Finding 4: block size is a validity rule. A proposer never builds past
-/// `max_block_bytes`, and a block over it is refused by every validator.
+/// `max_block_bytes` (or `max_block_items`), and a block over either is refused by every
+/// validator.
 #[test]
 fn blocks_stay_under_the_byte_limit_and_bigger_ones_are_invalid() {
     let params = ChainParams {
         max_tx_bytes: 2 * 1024,
         max_block_bytes: 6 * 1024,
+        max_block_items: 150,
         ..common::fast_params()
     };
     let mut c = Cluster::with_params(params.clone());
@@ -228,6 +230,18 @@ fn blocks_stay_under_the_byte_limit_and_bigger_ones_are_invalid() {
         err.to_string()
     );
     assert!(err.to_string().contains("bytes"), "{err}");
+
+    // Two small transactions naming more items than a block may: invalid too.
+    let two: Vec<_> = (0..2)
+        .map(|i| {
+            let serials: Vec<String> = (0..100).map(|s| format!("two-{i}-{s}")).collect();
+            c.sign("manufacturer", common::commission_payload(&serials, None))
+        })
+        .collect();
+    let block = Block::new(&c.genesis.chain_id, height, parent, parent_time + 1, 0, two);
+    assert!(block.encoded_len() <= params.max_block_bytes as usize);
+    let err = node.validate_block(&block).unwrap_err();
+    assert!(err.to_string().contains("items"), "{err}");
     c.shutdown();
 }
 
