@@ -88,6 +88,20 @@ impl std::fmt::Debug for EventLoop {
     }
 }
 
+/// The next command: a consensus publish before anything else waiting. (Swarm events and
+/// commands still take turns: were commands to wait for a quiet swarm, verdicts and sync
+/// answers would stall under load.) `None` once the clients are gone.
+async fn next_command(
+    priority: &mut mpsc::Receiver<Command>,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Option<Command> {
+    tokio::select! {
+        biased;
+        Some(c) = priority.recv() => Some(c),
+        c = commands.recv() => c,
+    }
+}
+
 /// `address` without a trailing `/p2p/<peer id>`, and that peer id.
 pub(crate) fn split_peer(mut address: Multiaddr) -> (Multiaddr, Option<PeerId>) {
     match address.iter().last() {
@@ -150,12 +164,10 @@ impl EventLoop {
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                biased;
-                Some(command) = self.priority.recv() => self.on_command(command),
                 event = futures::StreamExt::select_next_some(&mut self.swarm) => {
                     self.on_swarm_event(event);
                 }
-                command = self.commands.recv() => match command {
+                command = next_command(&mut self.priority, &mut self.commands) => match command {
                     Some(command) => self.on_command(command),
                     None => break,
                 },

@@ -195,12 +195,17 @@ async fn catch_up<B: KvBackend>(s: &Shared<B>) -> Result<(), String> {
             from: next,
             max: MAX_SYNC_BLOCKS,
         }));
-        let bytes = s
-            .client
-            .request(peer, req)
-            .await
-            .map_err(|e| e.to_string())?;
-        let resp: SyncResponse = encoding::decode(&bytes).map_err(|e| e.to_string())?;
+        let answer = s.client.request(peer, req).await.map_err(|e| e.to_string());
+        let resp = answer
+            .and_then(|bytes| encoding::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string()));
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                // That peer is gone or answers nonsense: ask the others in turn next time.
+                *s.ahead_peer.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return Err(e);
+            }
+        };
         s.node.note_peer_height(resp.head.saturating_add(1));
         let got = resp.blocks.len();
         if got == 0 {

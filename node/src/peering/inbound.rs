@@ -3,7 +3,7 @@
 //! `Ignore` does neither) and handed on; sync and body requests are answered.
 
 use crate::consensus_driver::ConsensusMessage;
-use crate::network::{Acceptance, EventLane, NetworkEvent, Topic};
+use crate::network::{Acceptance, EventLane, NetworkEvent, RequestChannel, Topic};
 use crate::node::{PeerAdmission, SubmitError};
 use crate::peering::judge::Judgement;
 use crate::peering::{block_sync, Shared};
@@ -14,6 +14,7 @@ use custody_ledger::encoding;
 use custody_ledger::transaction::SignedTransaction;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::mpsc;
 
 /// The consensus lane: judged and handed to the driver or follower at once.
 pub(super) async fn run_consensus<B: KvBackend>(s: Arc<Shared<B>>, mut events: EventLane) {
@@ -31,8 +32,11 @@ pub(super) async fn run_consensus<B: KvBackend>(s: Arc<Shared<B>>, mut events: E
     }
 }
 
-/// Everything else: transactions, requests, peers coming and going.
+/// Everything else: transactions, peers coming and going; requests go to their own task
+/// (a peer asking in a tight loop must not hold up the transactions).
 pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: EventLane) {
+    let (requests, queued) = mpsc::channel(MAX_QUEUED_REQUESTS);
+    tokio::spawn(run_requests(Arc::clone(&s), queued));
     while let Some(ev) = events.recv().await {
         match ev {
             NetworkEvent::Gossip {
@@ -52,23 +56,9 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
                 data,
                 channel,
             } => {
-                let allowed = s
-                    .sync_limits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .allow(from, Instant::now());
-                let shared = Arc::clone(&s);
-                let answer = tokio::task::spawn_blocking(move || {
-                    block_sync::answer(&shared.node, &shared.role, &data, allowed)
-                })
-                .await;
-                match answer {
-                    Ok(bytes) => {
-                        if let Err(e) = s.client.respond(channel, bytes).await {
-                            tracing::debug!(peer = %from, error = %e, "could not answer a sync request");
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "sync answer task failed"),
+                // Past the queue's room the request is not answered: the asker times out.
+                if requests.try_send((from, data, channel)).is_err() {
+                    tracing::debug!(peer = %from, "too many requests waiting; one dropped");
                 }
             }
             NetworkEvent::PeerConnected(peer) => {
@@ -76,6 +66,43 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
                 s.wake_sync.notify_one();
             }
             NetworkEvent::PeerDisconnected(peer) => tracing::info!(%peer, "peer disconnected"),
+        }
+    }
+}
+
+/// Requests waiting for an answer, at most.
+const MAX_QUEUED_REQUESTS: usize = 256;
+
+/// Answers block-sync and body requests one at a time; a peer past its rate gets an empty
+/// answer at once, without reading the store.
+async fn run_requests<B: KvBackend>(
+    s: Arc<Shared<B>>,
+    mut queued: mpsc::Receiver<(custody_consensus::PublicKey, Vec<u8>, RequestChannel)>,
+) {
+    while let Some((from, data, channel)) = queued.recv().await {
+        let allowed = s
+            .sync_limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(from, Instant::now());
+        let bytes = if allowed {
+            let shared = Arc::clone(&s);
+            match tokio::task::spawn_blocking(move || {
+                block_sync::answer(&shared.node, &shared.role, &data, true)
+            })
+            .await
+            {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::error!(error = %e, "sync answer task failed");
+                    continue;
+                }
+            }
+        } else {
+            block_sync::answer(&s.node, &s.role, &data, false)
+        };
+        if let Err(e) = s.client.respond(channel, bytes).await {
+            tracing::debug!(peer = %from, error = %e, "could not answer a sync request");
         }
     }
 }
