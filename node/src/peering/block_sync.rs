@@ -73,11 +73,11 @@ pub struct BodyResponse {
 
 /// Requests a peer may make per second, on average, and in a burst. An honest node polls
 /// once a second, and a few times more while it catches up or fetches a body.
-const REQUESTS_PER_SECOND: f64 = 20.0;
-const REQUEST_BURST: f64 = 40.0;
+const REQUESTS_PER_SECOND: f64 = 10.0;
+const REQUEST_BURST: f64 = 20.0;
 
-/// A token bucket per peer, so a peer asking in a tight loop gets empty answers instead
-/// of making us read and send blocks as fast as it asks.
+/// A token bucket per peer, so a peer asking in a tight loop is not answered past its rate
+/// instead of making us read and send blocks as fast as it asks.
 #[derive(Default)]
 pub(super) struct RateLimits {
     buckets: HashMap<PublicKey, (f64, Instant)>,
@@ -277,7 +277,7 @@ mod tests {
         }));
         let resp: BodyResponse = encoding::decode(&answer(&node, &role, &req, true)).unwrap();
         assert_eq!(resp.block, None);
-        // Past the rate, or malformed: an empty answer, no work.
+        // Malformed: an empty answer, no work.
         let resp: SyncResponse =
             encoding::decode(&answer(&node, &role, &[0xff, 0xff], true)).unwrap();
         assert!(resp.blocks.is_empty());
