@@ -330,3 +330,46 @@ fn a_follower_takes_certified_blocks_whatever_its_clock_and_stops_on_divergence(
     assert_eq!(node.store().head().unwrap().unwrap().height, 1);
     c.shutdown();
 }
+
+/// Finding 5, for a validator: a decided block (a certificate from block sync) that does not
+/// apply stops its driver with a divergence, instead of logging and going on.
+#[test]
+fn a_validator_stops_on_a_certified_block_that_does_not_apply() {
+    let mut c = Cluster::new();
+    let first = c.commission(1);
+    c.wait_committed_all(&first);
+    let (height, parent, parent_time) = c.node(0).next_height().unwrap();
+    let bad = Block::new(
+        &c.genesis.chain_id,
+        height,
+        parent,
+        parent_time + 1,
+        1,
+        vec![],
+    )
+    .with_state_root(Hash32([7; 32]));
+    let handle = c.hub.handles.lock().unwrap()[0].clone().unwrap();
+    handle.deliver(ConsensusMessage::Decided {
+        certificate: certify(&c, &bad),
+        block: bad,
+    });
+    let running = c.validators[0].as_ref().unwrap();
+    wait_for("validator 0 to stop", Duration::from_secs(20), || {
+        running.thread.is_finished()
+    });
+    c.hub.handles.lock().unwrap()[0] = None;
+    c.hub.nodes.lock().unwrap()[0] = None;
+    let r = c.validators[0].take().unwrap();
+    match r.thread.join().unwrap() {
+        Err(custody_node::consensus_driver::DriverError::Diverged { height: h, .. }) => {
+            assert_eq!(h, height)
+        }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    assert_eq!(
+        r.node.store().head().unwrap().unwrap().height,
+        height - 1,
+        "nothing committed"
+    );
+    c.shutdown();
+}
