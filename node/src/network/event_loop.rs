@@ -525,7 +525,6 @@ impl EventLoop {
         let id = MessageId {
             id: message_id,
             propagation_source,
-            delivered_by: self.keys.get(&propagation_source).copied(),
         };
         let topic = self.topics.classify(&message.topic);
         let source = message.source.and_then(|p| self.keys.get(&p).copied());

@@ -190,7 +190,6 @@ mod tests {
             message_id: MessageId {
                 id: libp2p::gossipsub::MessageId::new(b"m"),
                 propagation_source: libp2p::PeerId::random(),
-                delivered_by: None,
             },
         }
     }

@@ -73,19 +73,12 @@ impl From<Acceptance> for gossipsub::MessageAcceptance {
 pub struct MessageId {
     pub(crate) id: gossipsub::MessageId,
     pub(crate) propagation_source: PeerId,
-    /// The key of the peer that handed it to us (its author or a forwarder).
-    pub(crate) delivered_by: Option<PublicKey>,
 }
 
 impl MessageId {
     /// The content hash the message is known by on the network.
     pub fn content_hash(&self) -> &[u8] {
         &self.id.0
-    }
-
-    /// The peer that handed this copy to us: its author, or a peer forwarding it.
-    pub fn delivered_by(&self) -> Option<PublicKey> {
-        self.delivered_by
     }
 }
 

@@ -26,7 +26,7 @@ pub(super) async fn run_consensus<B: KvBackend>(s: Arc<Shared<B>>, mut events: E
             ..
         } = ev
         {
-            let verdict = consensus(&s, &data, source, message_id.delivered_by());
+            let verdict = consensus(&s, &data, source);
             report(&s, source, message_id, verdict).await;
         }
     }
@@ -47,7 +47,7 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
             } => {
                 let verdict = match topic {
                     Topic::Transactions => transaction(&s, data).await,
-                    Topic::Consensus => consensus(&s, &data, source, message_id.delivered_by()),
+                    Topic::Consensus => consensus(&s, &data, source),
                 };
                 report(&s, source, message_id, verdict).await;
             }
@@ -152,7 +152,6 @@ fn consensus<B: KvBackend>(
     s: &Shared<B>,
     data: &[u8],
     source: custody_consensus::PublicKey,
-    delivered_by: Option<custody_consensus::PublicKey>,
 ) -> Acceptance {
     let Ok(msg) = ConsensusMessage::decode_from_gossip(data) else {
         return Acceptance::Reject;
@@ -207,16 +206,9 @@ fn consensus<B: KvBackend>(
     let key = match judgement {
         Judgement::Deliver { key } => key,
         Judgement::Drop(verdict) => return verdict,
-        // A validator flooding us itself costs it gossip score (soon graylisted); a peer
-        // merely relaying its flood does not.
-        Judgement::Flood => {
-            let author = msg.author().and_then(|a| set.get(a)).map(|v| v.public_key);
-            return if author.is_some() && author == delivered_by {
-                Acceptance::Reject
-            } else {
-                Acceptance::Ignore
-            };
-        }
+        // Not Reject: gossipsub would also penalise every peer that relayed the same
+        // message while it was being judged, and honest relays must never lose score.
+        Judgement::Flood => return Acceptance::Ignore,
     };
     if height > next {
         // A validator is ahead of us: catch up from it.

@@ -43,9 +43,8 @@ pub enum Judgement {
     },
     /// Neither forward nor hand on, with this verdict for gossipsub.
     Drop(Acceptance),
-    /// Authentic, but one message too many for its slot or its validator's height: neither
-    /// forwarded nor handed on. Only a validator flooding signs that many; forwarders relay
-    /// no more than the caps, so a copy the author itself delivered is its own doing.
+    /// One message too many for its slot or its validator's height (only a flooding
+    /// validator signs that many): neither forwarded nor handed on, and not checked.
     Flood,
 }
 
