@@ -143,9 +143,6 @@ struct NodeSetup {
 /// folder must be checked, or rebuilt from peers.
 const EXIT_DIVERGED: u8 = 3;
 
-/// Bytes a proposal message takes beside its block (signature, round numbers, framing).
-const PROPOSAL_ROOM: usize = 16 * 1024;
-
 fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -548,7 +545,7 @@ async fn start_node(setup: NodeSetup) -> Result<RunningNode> {
     config.bootstrap = peers;
     config.chain_id = Some(genesis.chain_id.clone());
     // A proposal carries its block: the largest valid block must fit one gossip frame.
-    let proposal_bytes = genesis.params.max_block_bytes as usize + PROPOSAL_ROOM;
+    let proposal_bytes = genesis.params.max_block_bytes as usize + consensus_driver::PROPOSAL_ROOM;
     if proposal_bytes > config.max_gossip_bytes {
         bail!(
             "the genesis allows blocks of {} bytes, but a proposal must fit the network's {}-byte gossip frame",

@@ -21,4 +21,4 @@ pub use driver::{spawn, DriverError, DriverHandle, DriverOptions};
 pub use follower::{spawn_follower, FollowerHandle};
 pub use gossip::{BodySink, Gossip, NoPeers};
 pub use safety_wal::{SafetyWal, WalError};
-pub use wire::{ConsensusMessage, WireError};
+pub use wire::{ConsensusMessage, WireError, PROPOSAL_ROOM};

@@ -7,6 +7,11 @@ use custody_ledger::encoding::{self, DecodeError};
 use custody_ledger::hash::Hash32;
 use serde::{Deserialize, Serialize};
 
+/// Bytes a proposal message takes beside its block (signature, round numbers, framing, the
+/// gossip counter): a consensus message longer than the chain's `max_block_bytes` plus this
+/// is invalid, whatever it says.
+pub const PROPOSAL_ROOM: usize = 16 * 1024;
+
 /// A consensus message on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsensusMessage {

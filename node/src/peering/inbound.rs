@@ -153,9 +153,20 @@ fn consensus<B: KvBackend>(
     data: &[u8],
     source: custody_consensus::PublicKey,
 ) -> Acceptance {
+    // A block over the chain's limit is invalid before anything else is looked at, the same
+    // for every honest node: none forwards it, so only its author is penalised.
+    let max_block = s.node.genesis().params.max_block_bytes as usize;
+    if data.len() > max_block + crate::consensus_driver::PROPOSAL_ROOM {
+        return Acceptance::Reject;
+    }
     let Ok(msg) = ConsensusMessage::decode_from_gossip(data) else {
         return Acceptance::Reject;
     };
+    if let ConsensusMessage::Proposal { block, .. } = &msg {
+        if block.encoded_len() > max_block {
+            return Acceptance::Reject;
+        }
+    }
     let genesis = s.node.genesis();
     let Some(set) = genesis.validator_set() else {
         return Acceptance::Ignore;
