@@ -44,6 +44,10 @@ pub(crate) enum Command {
         peer: PublicKey,
         reply: oneshot::Sender<Option<f64>>,
     },
+    Ban {
+        peer: PublicKey,
+        duration: std::time::Duration,
+    },
 }
 
 /// The handle to a running network. Cheap to clone; every clone talks to the same
@@ -203,5 +207,21 @@ impl NetworkClient {
     /// [`NetworkError::Stopped`].
     pub async fn peer_score(&self, peer: PublicKey) -> Result<Option<f64>, NetworkError> {
         self.call(|reply| Command::PeerScore { peer, reply }).await
+    }
+
+    /// Disconnects `peer` and refuses its connections (and does not redial it) for
+    /// `duration`: for a peer proven to misbehave, whose every message would cost us.
+    ///
+    /// # Errors
+    /// [`NetworkError::Stopped`].
+    pub async fn ban(
+        &self,
+        peer: PublicKey,
+        duration: std::time::Duration,
+    ) -> Result<(), NetworkError> {
+        self.commands
+            .send(Command::Ban { peer, duration })
+            .await
+            .map_err(|_| NetworkError::Stopped)
     }
 }

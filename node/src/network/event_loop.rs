@@ -76,6 +76,8 @@ pub struct EventLoop {
     outbound: HashMap<OutboundRequestId, (PublicKey, ResponseReply)>,
     inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
     publish_queue: VecDeque<QueuedPublish>,
+    /// Peers refused until the given instant.
+    banned: HashMap<PeerId, Instant>,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -153,6 +155,19 @@ impl EventLoop {
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             publish_queue: VecDeque::new(),
+            banned: HashMap::new(),
+        }
+    }
+
+    /// Whether `peer` is banned now (forgetting bans that ran out).
+    fn is_banned(&mut self, peer: &PeerId) -> bool {
+        match self.banned.get(peer) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                self.banned.remove(peer);
+                false
+            }
+            None => false,
         }
     }
 
@@ -216,6 +231,13 @@ impl EventLoop {
                     .map(|a| a.clone().with(Protocol::P2p(local)).to_string())
                     .collect();
                 let _ = reply.send(addrs);
+            }
+            Command::Ban { peer, duration } => {
+                if let Some(id) = self.peer_id_of(&peer) {
+                    tracing::warn!(%peer, ?duration, "peer banned");
+                    self.banned.insert(id, Instant::now() + duration);
+                    let _ = self.swarm.disconnect_peer_id(id);
+                }
             }
             Command::PeerScore { peer, reply } => {
                 let score = self
@@ -392,6 +414,13 @@ impl EventLoop {
             if entry.is_self || entry.pending_dial.is_some() {
                 continue;
             }
+            if entry
+                .peer
+                .is_some_and(|p| self.banned.get(&p).is_some_and(|t| *t > Instant::now()))
+            {
+                continue;
+            }
+            let entry = &self.bootstrap[i];
             let opts = match entry.peer {
                 Some(peer) if self.swarm.is_connected(&peer) => continue,
                 Some(peer) => DialOpts::peer_id(peer)
@@ -455,6 +484,10 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                if self.is_banned(&peer_id) {
+                    self.swarm.close_connection(connection_id);
+                    return;
+                }
                 for entry in &mut self.bootstrap {
                     if entry.pending_dial == Some(connection_id) {
                         entry.pending_dial = None;

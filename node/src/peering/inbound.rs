@@ -70,6 +70,9 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
     }
 }
 
+/// How long a validator proven to flood is disconnected.
+const FLOOD_BAN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Requests waiting for an answer, at most.
 const MAX_QUEUED_REQUESTS: usize = 256;
 
@@ -218,8 +221,19 @@ fn consensus<B: KvBackend>(
         Judgement::Deliver { key } => key,
         Judgement::Drop(verdict) => return verdict,
         // Not Reject: gossipsub would also penalise every peer that relayed the same
-        // message while it was being judged, and honest relays must never lose score.
-        Judgement::Flood => return Acceptance::Ignore,
+        // message while it was being judged, and honest relays must never lose score. But a
+        // validator proven to flood under its own gossip identity is disconnected for a
+        // while: its every message costs us a signature check before we see it.
+        Judgement::Flood { proven } => {
+            let author = msg.author().and_then(|a| set.get(a)).map(|v| v.public_key);
+            if proven && author == Some(source) {
+                let client = s.client.clone();
+                tokio::spawn(async move {
+                    let _ = client.ban(source, FLOOD_BAN).await;
+                });
+            }
+            return Acceptance::Ignore;
+        }
     };
     if height > next {
         // A validator is ahead of us: catch up from it.

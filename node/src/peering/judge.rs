@@ -45,7 +45,12 @@ pub enum Judgement {
     Drop(Acceptance),
     /// One message too many for its slot or its validator's height (only a flooding
     /// validator signs that many): neither forwarded nor handed on, and not checked.
-    Flood,
+    /// `proven` once no honest validator could have signed it: a fifth distinct message
+    /// in one slot, or twice the slots an honest validator uses in 32 rounds.
+    Flood {
+        /// Whether the author is proven to flood.
+        proven: bool,
+    },
 }
 
 #[derive(Default)]
@@ -56,6 +61,8 @@ struct HeightBook {
     slots: HashMap<(u16, u32, u8), Vec<Hash32>>,
     /// Slots used per validator.
     per_validator: HashMap<u16, usize>,
+    /// Slots refused per validator (past its bound).
+    refused: HashMap<u16, usize>,
 }
 
 /// Judges consensus gossip for one node (see the module comment).
@@ -138,14 +145,18 @@ impl ConsensusJudge {
         let new_slot = !book.slots.contains_key(&slot);
         if new_slot && book.per_validator.get(&author).copied().unwrap_or(0) >= SLOTS_PER_VALIDATOR
         {
-            return Judgement::Flood;
+            let refused = book.refused.entry(author).or_default();
+            *refused += 1;
+            return Judgement::Flood {
+                proven: *refused > SLOTS_PER_VALIDATOR,
+            };
         }
         let known_already = book
             .slots
             .get(&slot)
             .is_some_and(|k| k.contains(&signed_key));
         if !known_already && book.slots.get(&slot).is_some_and(|k| k.len() >= PER_SLOT) {
-            return Judgement::Flood;
+            return Judgement::Flood { proven: true };
         }
         if !authentic() {
             return Judgement::Drop(Acceptance::Reject);
@@ -330,13 +341,20 @@ mod tests {
         assert_eq!(handed, PER_SLOT - 1, "at most {PER_SLOT} proposals a slot");
         assert_eq!(
             j.judge(&proposal(5, 2, 3, 5_000, true), &set, 5, now, || true),
-            Judgement::Flood
+            Judgement::Flood { proven: true }
         );
         // Votes over many rounds: bounded per validator and height.
         let votes: usize = (0..10_000)
             .filter(|r| delivered(j.judge(&vote(5, *r, 2, 1), &set, 5, now, || true)))
             .count();
         assert_eq!(votes, SLOTS_PER_VALIDATOR);
+        // Past the bound it is a flood, proven once twice the bound is used.
+        assert_eq!(
+            j.judge(&vote(5, 20_000, 2, 1), &set, 5, now, || true),
+            Judgement::Flood { proven: true },
+            "{} refused slots so far",
+            10_000 - SLOTS_PER_VALIDATOR
+        );
         assert!(j.remembered() <= 2 * PER_SLOT + SLOTS_PER_VALIDATOR);
         // Another validator is not crowded out.
         assert!(delivered(j.judge(&vote(5, 0, 1, 1), &set, 5, now, || true)));
