@@ -70,8 +70,17 @@ pub(super) async fn run_other<B: KvBackend>(s: Arc<Shared<B>>, mut events: Event
     }
 }
 
-/// How long a validator proven to flood is disconnected.
-const FLOOD_BAN: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a validator proven to misbehave (flooding, oversized proposals) is
+/// disconnected.
+const MISBEHAVIOUR_BAN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Disconnects `peer` for [`MISBEHAVIOUR_BAN`].
+fn ban<B: KvBackend>(s: &Shared<B>, peer: custody_consensus::PublicKey) {
+    let client = s.client.clone();
+    tokio::spawn(async move {
+        let _ = client.ban(peer, MISBEHAVIOUR_BAN).await;
+    });
+}
 
 /// Requests waiting for an answer, at most.
 const MAX_QUEUED_REQUESTS: usize = 256;
@@ -158,8 +167,11 @@ fn consensus<B: KvBackend>(
 ) -> Acceptance {
     // A block over the chain's limit is invalid before anything else is looked at, the same
     // for every honest node: none forwards it, so only its author is penalised.
+    // Its publisher (the gossip envelope's signer, whoever relayed it) made it: no honest
+    // node publishes one, so the publisher is disconnected for a while too.
     let max_block = s.node.genesis().params.max_block_bytes as usize;
     if data.len() > max_block + crate::consensus_driver::PROPOSAL_ROOM {
+        ban(s, source);
         return Acceptance::Reject;
     }
     let Ok(msg) = ConsensusMessage::decode_from_gossip(data) else {
@@ -167,6 +179,7 @@ fn consensus<B: KvBackend>(
     };
     if let ConsensusMessage::Proposal { block, .. } = &msg {
         if block.encoded_len() > max_block {
+            ban(s, source);
             return Acceptance::Reject;
         }
     }
@@ -227,10 +240,7 @@ fn consensus<B: KvBackend>(
         Judgement::Flood { proven } => {
             let author = msg.author().and_then(|a| set.get(a)).map(|v| v.public_key);
             if proven && author == Some(source) {
-                let client = s.client.clone();
-                tokio::spawn(async move {
-                    let _ = client.ban(source, FLOOD_BAN).await;
-                });
+                ban(s, source);
             }
             return Acceptance::Ignore;
         }
