@@ -24,7 +24,8 @@ struct Entry {
 struct Inner {
     height: u64,
     map: HashMap<Hash32, Entry>,
-    bytes: usize,
+    /// Bytes of the unpinned entries (what the bound applies to).
+    unpinned: usize,
 }
 
 /// Proposed block bodies of one height.
@@ -51,7 +52,7 @@ impl ProposalBodies {
         let mut i = self.lock();
         i.height = height;
         i.map.clear();
-        i.bytes = 0;
+        i.unpinned = 0;
     }
 
     /// Keeps `block` (of the current height). A pinned body is always kept; an unpinned one
@@ -62,16 +63,25 @@ impl ProposalBodies {
             return false;
         }
         let hash = block.hash();
-        if let Some(e) = i.map.get_mut(&hash) {
-            e.pinned |= pinned;
+        if pinned {
+            if let Some(e) = i.map.get_mut(&hash) {
+                if !e.pinned {
+                    e.pinned = true;
+                    let b = e.bytes;
+                    i.unpinned -= b;
+                }
+                return true;
+            }
+        } else if i.map.contains_key(&hash) {
             return true;
         }
         let bytes = block.encoded_len();
-        let unpinned: usize = i.map.values().filter(|e| !e.pinned).map(|e| e.bytes).sum();
-        if !pinned && unpinned.saturating_add(bytes) > self.max_unpinned_bytes {
-            return false;
+        if !pinned {
+            if i.unpinned.saturating_add(bytes) > self.max_unpinned_bytes {
+                return false;
+            }
+            i.unpinned += bytes;
         }
-        i.bytes += bytes;
         i.map.insert(
             hash,
             Entry {
@@ -85,8 +95,13 @@ impl ProposalBodies {
 
     /// Marks a kept body as needed (validated, ours, locked or awaited).
     pub fn pin(&self, hash: &Hash32) {
-        if let Some(e) = self.lock().map.get_mut(hash) {
-            e.pinned = true;
+        let mut i = self.lock();
+        if let Some(e) = i.map.get_mut(hash) {
+            if !e.pinned {
+                e.pinned = true;
+                let b = e.bytes;
+                i.unpinned -= b;
+            }
         }
     }
 
@@ -94,7 +109,9 @@ impl ProposalBodies {
     pub fn remove(&self, hash: &Hash32) {
         let mut i = self.lock();
         if let Some(e) = i.map.remove(hash) {
-            i.bytes -= e.bytes;
+            if !e.pinned {
+                i.unpinned -= e.bytes;
+            }
         }
     }
 
@@ -109,9 +126,10 @@ impl ProposalBodies {
     }
 
     /// Bodies and bytes kept now.
-    pub fn usage(&self) -> (usize, usize) {
+    #[cfg(test)]
+    fn usage(&self) -> (usize, usize) {
         let i = self.lock();
-        (i.map.len(), i.bytes)
+        (i.map.len(), i.map.values().map(|e| e.bytes).sum())
     }
 }
 

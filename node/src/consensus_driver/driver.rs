@@ -129,11 +129,6 @@ impl DriverHandle {
         self.bodies.get(value)
     }
 
-    /// Messages dropped so far because the inbox was full.
-    pub fn dropped_messages(&self) -> u64 {
-        self.inbox.dropped()
-    }
-
     /// Asks the driver to stop after the event it is handling.
     pub fn shutdown(&self) {
         self.inbox.shutdown();

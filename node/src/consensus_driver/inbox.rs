@@ -139,6 +139,7 @@ impl Inbox {
     }
 
     /// Messages refused so far for want of room.
+    #[cfg(test)]
     pub(crate) fn dropped(&self) -> u64 {
         self.lock().dropped
     }
