@@ -318,6 +318,15 @@ impl ApiClient {
         }
     }
 
+    /// `GET /v1/items/{id}/contents?after=`: a page of what a container holds directly.
+    pub fn contents(&self, id: &ItemId, after: Option<&ItemId>) -> Result<Value, ApiError> {
+        let path = format!("/v1/items/{}/contents", encode_segment(&id.to_string()));
+        let query: Vec<(&str, String)> = after
+            .map(|a| vec![("after", a.to_string())])
+            .unwrap_or_default();
+        self.get(&path, &query, REQUEST_TIMEOUT)
+    }
+
     /// `GET /v1/items/{id}/history`.
     pub fn history(&self, id: &ItemId) -> Result<Value, ApiError> {
         let path = format!("/v1/items/{}/history", encode_segment(&id.to_string()));

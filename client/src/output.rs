@@ -247,9 +247,18 @@ pub fn item_table(item: &Value) -> String {
         ("hold", hold_text(item.get("hold"))),
         ("recall", field(item, "recall")),
         ("parent", field(item, "parent")),
-        ("children", len_of(item.get("children"))),
-        ("events", field(item, "event_count")),
     ]);
+    if let Some(c @ Value::Object(_)) = item.get("contents") {
+        rows.push((
+            "contents",
+            format!(
+                "{} items, {} units",
+                field(c, "children"),
+                field(c, "units")
+            ),
+        ));
+    }
+    rows.push(("events", field(item, "event_count")));
     key_values(&rows)
 }
 

@@ -109,6 +109,17 @@ pub struct ChainParams {
     pub max_block_bytes: u32,
     /// How far a block's time may run ahead of a validator's clock, milliseconds.
     pub max_clock_drift_ms: u64,
+    /// How far a transaction's event time (the member's claim) may run ahead of its
+    /// block's time, milliseconds.
+    pub max_event_ahead_ms: u64,
+    /// How far a transaction's event time may lie behind its block's time, milliseconds
+    /// (scans recorded offline and submitted later).
+    pub max_event_behind_ms: u64,
+    /// Most levels of containers above a unit (a unit in a case on a pallet: 2).
+    pub max_nesting: u32,
+    /// Most distinct lots (GTIN + lot) one container may hold, its contents' contents
+    /// included: what shipping or selling a container checks, whatever its size.
+    pub max_container_lots: u32,
     /// Consensus: base propose timeout, milliseconds (grows by `timeout_delta_ms` per round).
     pub timeout_propose_ms: u64,
     /// Consensus: base prevote timeout, milliseconds.
@@ -128,6 +139,10 @@ impl Default for ChainParams {
             max_tx_bytes: 1024 * 1024,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             max_clock_drift_ms: 10_000,
+            max_event_ahead_ms: 10_000,
+            max_event_behind_ms: 7 * 24 * 3600 * 1000,
+            max_nesting: 8,
+            max_container_lots: 64,
             timeout_propose_ms: 1_000,
             timeout_prevote_ms: 500,
             timeout_precommit_ms: 500,

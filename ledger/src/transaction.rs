@@ -83,8 +83,8 @@ pub struct Pack {
 pub struct Unpack {
     /// The case or pallet.
     pub parent: Sscc,
-    /// What comes out; empty means everything.
-    #[serde(default)]
+    /// What comes out, each named (the CLI reads a container's contents from the node to
+    /// empty it), so the work is what the transaction names.
     pub children: Vec<ItemId>,
 }
 
@@ -99,11 +99,17 @@ pub struct Ship {
     pub items: Vec<ItemId>,
 }
 
-/// Take in a shipment addressed to the signer, noting discrepancies.
+/// Take in a shipment addressed to the signer, noting discrepancies. Every top-level item
+/// still travelling in the shipment is accounted for, accepted or refused (rejected or
+/// missing); a refused item may also be one inside an accepted container.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Receive {
     /// The shipment.
     pub shipment: ShipmentId,
+    /// Shipped top-level items (pallets, cases, loose units) taken into custody, with
+    /// whatever they hold.
+    #[serde(default)]
+    pub accepted: Vec<ItemId>,
     /// Shipped items refused at the dock; they stay with the shipper, on hold.
     #[serde(default)]
     pub rejected: Vec<ItemId>,
@@ -217,14 +223,17 @@ impl Payload {
         }
     }
 
-    /// Number of identifiers the payload names.
+    /// Number of identifiers the payload names: what the per-transaction and per-block
+    /// item limits count, and (see [`apply`](crate::state::apply)) what bounds its work.
     pub fn item_count(&self) -> usize {
         match self {
             Payload::Commission(c) => c.serials.len(),
             Payload::Pack(p) => p.children.len() + 1,
             Payload::Unpack(u) => u.children.len() + 1,
             Payload::Ship(s) => s.items.len(),
-            Payload::Receive(r) => r.rejected.len() + r.missing.len() + r.unexpected.len(),
+            Payload::Receive(r) => {
+                r.accepted.len() + r.rejected.len() + r.missing.len() + r.unexpected.len()
+            }
             Payload::Move(m) => m.items.len(),
             Payload::SetStatus(s) => s.items.len(),
             Payload::Recall(r) => r.lots.len(),
@@ -378,7 +387,10 @@ impl Transaction {
                 non_empty("children", &p.children)?;
                 no_duplicates(&p.children)
             }
-            Payload::Unpack(u) => no_duplicates(&u.children),
+            Payload::Unpack(u) => {
+                non_empty("children", &u.children)?;
+                no_duplicates(&u.children)
+            }
             Payload::Ship(s) => {
                 text("shipment", &s.shipment.0, MAX_ID, false)?;
                 non_empty("items", &s.items)?;
@@ -387,7 +399,13 @@ impl Transaction {
             Payload::Receive(r) => {
                 text("shipment", &r.shipment.0, MAX_ID, false)?;
                 text("note", &r.note, MAX_TEXT, true)?;
-                no_duplicates(r.rejected.iter().chain(&r.missing).chain(&r.unexpected))
+                no_duplicates(
+                    r.accepted
+                        .iter()
+                        .chain(&r.rejected)
+                        .chain(&r.missing)
+                        .chain(&r.unexpected),
+                )
             }
             Payload::Move(m) => {
                 non_empty("items", &m.items)?;

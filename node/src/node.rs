@@ -299,6 +299,8 @@ impl<B: KvBackend> Node<B> {
             height,
             time_ms: now_ms().max(parent_time + 1),
             tx_hash,
+            // Its place is not known yet; a check's events are not kept.
+            tx_index: 0,
         })
     }
 
@@ -536,6 +538,7 @@ impl<B: KvBackend> Node<B> {
                 height,
                 time_ms,
                 tx_hash: p.hash,
+                tx_index: included.len() as u32,
             };
             match overlay.apply(&self.genesis, &p.tx, &ctx) {
                 Ok(_) => {
@@ -554,6 +557,7 @@ impl<B: KvBackend> Node<B> {
                     height,
                     time_ms,
                     tx_hash: h,
+                    tx_index: 0,
                 });
             self.record_rejections(dropped.into_iter().chain(evicted).collect());
         }
@@ -657,6 +661,7 @@ impl<B: KvBackend> Node<B> {
                 height,
                 time_ms: h.time_ms,
                 tx_hash: hash,
+                tx_index: index as u32,
             };
             match overlay.apply(&self.genesis, tx, &ctx) {
                 Ok(_) => {}
@@ -696,6 +701,7 @@ impl<B: KvBackend> Node<B> {
                 height: height + 1,
                 time_ms: now_ms(),
                 tx_hash: h,
+                tx_index: 0,
             });
         self.record_rejections(evicted);
         // The block may have carried what held transactions waited for.

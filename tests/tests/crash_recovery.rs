@@ -148,12 +148,13 @@ fn verify_and_replay(node: &DevNode, genesis: &Genesis) -> Store<custody_node::s
         .unwrap();
         assert_eq!(cert.height.0, h);
         let mut overlay = Overlay::new(&replay);
-        for tx in &block.txs {
+        for (index, tx) in block.txs.iter().enumerate() {
             tx.check_stateless(genesis).unwrap();
             let ctx = BlockContext {
                 height: h,
                 time_ms: block.header.time_ms,
                 tx_hash: tx.hash(),
+                tx_index: index as u32,
             };
             overlay.apply(genesis, tx, &ctx).unwrap();
         }
@@ -246,13 +247,17 @@ fn committed_blocks_survive_sigkill_under_load() {
         }
         for &(member, gtin) in LOADERS {
             let lot = format!("R{round}");
-            let api = node.get(&format!("/v1/lots/{gtin}/{lot}/items")).unwrap();
-            let ids = custody_ledger::state::StateView::lot_items(
-                &replay,
-                &Gtin::parse(gtin).unwrap(),
-                &Lot::parse(&lot).unwrap(),
-            )
-            .unwrap();
+            let api = node
+                .get(&format!("/v1/lots/{gtin}/{lot}/items?limit=10000"))
+                .unwrap();
+            let ids = replay
+                .items_by_lot(
+                    &Gtin::parse(gtin).unwrap(),
+                    &Lot::parse(&lot).unwrap(),
+                    None,
+                    usize::MAX,
+                )
+                .unwrap();
             assert_eq!(
                 api["count"].as_u64(),
                 Some(ids.len() as u64),
@@ -262,12 +267,8 @@ fn committed_blocks_survive_sigkill_under_load() {
                 let item = node
                     .get(&format!("/v1/items/{}", urlencode(&id.to_string())))
                     .unwrap();
-                let want = serde_json::to_value(
-                    custody_ledger::state::StateView::item(&replay, id)
-                        .unwrap()
-                        .unwrap(),
-                )
-                .unwrap();
+                let want =
+                    serde_json::to_value(replay.effective(id).unwrap().unwrap().view()).unwrap();
                 assert_eq!(item, want, "{id} differs from the replayed state");
             }
         }

@@ -10,6 +10,7 @@ use crate::output;
 use anyhow::Context;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::ItemId;
+use custody_ledger::state::story::StoryEntry;
 use custody_ledger::proof::{
     verify_bundle_bytes, verify_header_chain, CertifiedHeader, Provenance,
 };
@@ -108,13 +109,17 @@ fn story(p: &Provenance, genesis: &Genesis) -> String {
             if let Some(l) = &s.location {
                 head.push_str(&format!(" at {l}"));
             }
-            if let Some(r) = &s.recall {
+            if let Some(c) = p.containers.first() {
+                head.push_str(&format!(", packed in {c}"));
+            }
+            if let Some(r) = &p.recall {
                 head.push_str(&format!("; UNDER RECALL {r}"));
             }
             if let Some(h) = &s.hold {
                 head.push_str(&format!("; on hold ({:?}: {})", h.kind, h.reason));
             }
-            head.push_str(&format!("\nCustody chain: {}\n\n", s.custody_chain.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(" → ")));
+            let way: Vec<&str> = s.route.iter().map(|m| m.0.as_str()).collect();
+            head.push_str(&format!("\nThe way it came: {}\n\n", way.join(" → ")));
             head
         }
     };
@@ -128,18 +133,34 @@ fn story(p: &Provenance, genesis: &Genesis) -> String {
         "STATUS",
         "VIA",
     ]);
-    for l in &p.story {
-        let action = serde_json::to_value(&l.action).unwrap_or_default();
-        t.row(vec![
-            l.height.to_string(),
-            output::format_time_ms(l.time_ms),
-            l.actor.to_string(),
-            output::action_text(Some(&action)),
-            l.custodian.to_string(),
-            l.location.as_ref().map_or("-".into(), |g| g.to_string()),
-            l.status.as_str().to_string(),
-            l.via.as_ref().map_or("-".into(), |v| v.to_string()),
-        ]);
+    for entry in &p.story {
+        match entry {
+            StoryEntry::Event { via, event: l } => {
+                let action = serde_json::to_value(&l.action).unwrap_or_default();
+                t.row(vec![
+                    l.height.to_string(),
+                    output::format_time_ms(l.time_ms),
+                    l.actor.to_string(),
+                    output::action_text(Some(&action)),
+                    l.custodian.to_string(),
+                    l.location.as_ref().map_or("-".into(), |g| g.to_string()),
+                    l.status.as_str().to_string(),
+                    via.as_ref().map_or("-".into(), |v| v.to_string()),
+                ]);
+            }
+            StoryEntry::Recall(r) => {
+                t.row(vec![
+                    r.height.to_string(),
+                    output::format_time_ms(r.time_ms),
+                    r.by.to_string(),
+                    format!("lot recalled ({})", r.recall_id),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "lot".into(),
+                ]);
+            }
+        }
     }
     out.push_str(&t.render());
     out

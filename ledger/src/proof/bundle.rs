@@ -1,19 +1,24 @@
 //! The provenance bundle: one self-contained file that proves an item's state and whole
 //! history (or that it was never commissioned) to anyone holding the genesis file.
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! `MAGIC` (the 8 bytes `CUSTODY\x01`) followed by the canonical encoding
 //! ([`crate::encoding`], bincode 2) of a [`ProofBundle`]:
 //!
 //! | field | what |
 //! | --- | --- |
-//! | `version` | 1 |
+//! | `version` | 2 |
 //! | `chain_id`, `genesis_hash` | the chain it is about |
 //! | `item` | the identifier (canonical element string) |
 //! | `headers` | every block header the proofs need, ascending, each with its commit certificate |
-//! | `state` | the height of the state proof, the item's state there (absent for a serial never commissioned) and its sparse-Merkle proof against that header's `state_root` |
-//! | `events` | every history event, oldest first, each with the signed transaction that caused it and its inclusion proof against its block's `tx_root` |
+//! | `state` | the height every state proof is against, the item's own state there (absent for a serial never commissioned) and its sparse-Merkle proof against that header's `state_root` |
+//! | `events` | the item's own history, oldest first |
+//! | `containers` | every case or pallet its story passes through (the containers of those too), by SSCC: its state and proof at the same height and its whole history — a unit's custody, place and shipments while packed are its outermost container's |
+//! | `lot` | for a unit: its lot's record (expiry, recall) and proof at the same height |
+//! | `transactions` | every transaction the events and the lot's recall name, once each, ascending by block and position, with its inclusion proof against its block's `tx_root` |
+//!
+//! Version 1 (before containers and lots were proven) is refused by name.
 //!
 //! A bundle is read only in its canonical encoding: decoding then re-encoding must give the
 //! same bytes, so no two files mean the same bundle.
@@ -24,19 +29,19 @@ use crate::hash::Hash32;
 use crate::merkle::InclusionProof;
 use crate::proof::header_chain::CertifiedHeader;
 use crate::smt::SmtProof;
-use crate::state::{ItemEvent, ItemState};
+use crate::state::{ItemEvent, ItemState, LotRecord};
 use crate::transaction::SignedTransaction;
 use serde::{Deserialize, Serialize};
 
 /// The first bytes of every bundle file.
 pub const MAGIC: &[u8; 8] = b"CUSTODY\x01";
 /// The bundle format version this code writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
-/// An item's state at some height, with its proof against that height's state root.
+/// An item's own state at some height, with its proof against that height's state root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateProof {
-    /// Height of the header whose `state_root` the proof is against.
+    /// Height of the header whose `state_root` every proof of the bundle is against.
     pub height: u64,
     /// The item's state there; `None` proves it was never commissioned.
     pub state: Option<ItemState>,
@@ -44,14 +49,34 @@ pub struct StateProof {
     pub proof: SmtProof,
 }
 
-/// One history event with the transaction that caused it.
+/// A case or pallet of the item's story: its state, proof and whole history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventProof {
-    /// The event.
-    pub event: ItemEvent,
-    /// The signed transaction (its hash is `event.tx`).
+pub struct ContainerProof {
+    /// Its state at the bundle's height.
+    pub state: ItemState,
+    /// Its membership proof.
+    pub proof: SmtProof,
+    /// Its history, oldest first.
+    pub events: Vec<ItemEvent>,
+}
+
+/// A unit's lot record with its proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotProof {
+    /// The record at the bundle's height.
+    pub record: LotRecord,
+    /// Its membership proof.
+    pub proof: SmtProof,
+}
+
+/// A transaction with where it is on the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxProof {
+    /// The signed transaction.
     pub tx: SignedTransaction,
-    /// Its inclusion in the block at `event.height`.
+    /// The height of its block.
+    pub height: u64,
+    /// Its inclusion in that block (`inclusion.index` is its position).
     pub inclusion: InclusionProof,
 }
 
@@ -68,10 +93,16 @@ pub struct ProofBundle {
     pub item: ItemId,
     /// Certified headers, ascending by height.
     pub headers: Vec<CertifiedHeader>,
-    /// The item's state and its proof.
+    /// The item's own state and its proof.
     pub state: StateProof,
-    /// The item's history, oldest first.
-    pub events: Vec<EventProof>,
+    /// The item's own history, oldest first.
+    pub events: Vec<ItemEvent>,
+    /// The containers of its story, ascending by SSCC.
+    pub containers: Vec<ContainerProof>,
+    /// A unit's lot.
+    pub lot: Option<LotProof>,
+    /// The transactions named, ascending by (height, position).
+    pub transactions: Vec<TxProof>,
 }
 
 /// A file that is not a bundle this code can read.
@@ -80,6 +111,7 @@ pub enum BundleFormatError {
     /// Wrong magic bytes.
     #[error("not a Custody proof bundle (bad magic bytes)")]
     Magic,
+
     /// Undecodable.
     #[error("malformed bundle: {0}")]
     Malformed(String),
@@ -102,6 +134,13 @@ impl ProofBundle {
     /// Reads a bundle file, accepting only its canonical encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<ProofBundle, BundleFormatError> {
         let body = bytes.strip_prefix(MAGIC).ok_or(BundleFormatError::Magic)?;
+        // The version leads the encoding (a varint of it is one byte for any version so
+        // far): another version is refused by name, not as a malformed file.
+        if let Some(&v) = body.first() {
+            if u32::from(v) != VERSION && v < 251 {
+                return Err(BundleFormatError::Version(u32::from(v)));
+            }
+        }
         let bundle: ProofBundle =
             encoding::decode(body).map_err(|e| BundleFormatError::Malformed(e.to_string()))?;
         if encoding::encode(&bundle) != body {

@@ -1,18 +1,24 @@
 //! Offline verification of a provenance bundle with nothing but the genesis file: the
-//! certificates against the genesis validators, the state proof, every event's signed
-//! transaction and its inclusion proof, the item's hash chain, that the first event is a
-//! commission by the owner of the GTIN's company prefix, and that replaying the events
-//! gives the proven state. The first check that fails is named.
+//! certificates against the genesis validators; the state proofs of the item, of every
+//! case or pallet its story passes through and of its lot, all at one height; every
+//! transaction's signature and inclusion proof; each hash chain of events; that each
+//! event is what its transaction says; that the first event of each item is a commission
+//! by the owner of its company prefix; that each chain ends in its proven state; and the
+//! lot's recall, if any. The first check that fails is named.
 
-use crate::genesis::{Genesis, MemberId};
+use crate::genesis::Genesis;
 use crate::gs1::{ItemId, Sscc};
 use crate::hash::Hash32;
 use crate::merkle;
-use crate::proof::bundle::{BundleFormatError, EventProof, ProofBundle};
-use crate::smt::Smt;
-use crate::state::{Action, ItemEvent, ItemState, Product};
-use crate::transaction::{Payload, StatusChange};
+use crate::proof::bundle::{BundleFormatError, ContainerProof, ProofBundle, TxProof};
+use crate::smt::SmtProof;
+use crate::state::story::{self, StoryEntry};
+use crate::state::{
+    Action, Effective, ItemEvent, ItemState, LotRecord, Product, StateKey,
+};
+use crate::transaction::Payload;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The first check a bundle failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,26 +32,34 @@ pub enum BundleError {
     /// A header or its certificate.
     #[error("certificate: {0}")]
     Certificate(String),
-    /// The state proof.
+    /// A state proof (the item's, a container's or the lot's).
     #[error("state proof: {0}")]
     State(String),
-    /// The item's hash chain of events.
+    /// A transaction: inclusion, signature, or one the bundle should not carry.
+    #[error("transaction: {0}")]
+    Transaction(String),
+    /// A hash chain of events.
     #[error("history: {0}")]
     History(String),
-    /// An event's transaction: hash, signature, inclusion, or what it says.
-    #[error("event {seq}: {reason}")]
+    /// An event and the transaction it names.
+    #[error("event {seq} of {item}: {reason}")]
     Event {
+        /// The item whose event it is.
+        item: ItemId,
         /// The event's position.
         seq: u32,
         /// What is wrong.
         reason: String,
     },
-    /// The first event is not a commission by the prefix owner.
+    /// A first event is not a commission by the prefix owner.
     #[error("origin: {0}")]
     Origin(String),
-    /// Replaying the events does not give the proven state.
+    /// A chain's last event does not give its proven state.
     #[error("replay: {0}")]
     Replay(String),
+    /// The containers of the story, or the lot, are not the ones the events need.
+    #[error("story: {0}")]
+    Story(String),
 }
 
 /// What a valid bundle proves.
@@ -55,11 +69,16 @@ pub struct Provenance {
     pub item: ItemId,
     /// The height the state is proven at.
     pub height: u64,
-    /// Its state there; `None`: it was never commissioned.
+    /// Its state there, with what it inherits from its containers (custodian, location,
+    /// status, shipment, hold); `None`: it was never commissioned.
     pub state: Option<ItemState>,
-    /// Its history, oldest first: who did what, when, and the custodian, location and
-    /// status after each step.
-    pub story: Vec<ItemEvent>,
+    /// The recall its lot is under.
+    pub recall: Option<String>,
+    /// The containers it is packed in, innermost first.
+    pub containers: Vec<ItemId>,
+    /// Its story, oldest first: its own events, its containers' while it was inside, and
+    /// its lot's recall.
+    pub story: Vec<StoryEntry>,
 }
 
 /// Reads and verifies a bundle file.
@@ -71,34 +90,80 @@ pub fn verify_bundle_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<Provenance
 pub fn verify_bundle(genesis: &Genesis, b: &ProofBundle) -> Result<Provenance, BundleError> {
     check_chain(genesis, b)?;
     check_headers(genesis, b)?;
-    let state = check_state(b)?;
+    let root = state_root(b)?;
+    let state = check_leaf(
+        &root,
+        StateKey::Item(&b.item),
+        b.state.state.as_ref().map(|s| s.leaf_hash()),
+        &b.state.proof,
+    )
+    .map(|()| b.state.state.as_ref())?;
     let Some(state) = state else {
-        if !b.events.is_empty() {
+        if !b.events.is_empty()
+            || !b.containers.is_empty()
+            || b.lot.is_some()
+            || !b.transactions.is_empty()
+        {
             return Err(BundleError::State(
-                "the item is proven absent, yet the bundle carries events".into(),
+                "the item is proven absent, yet the bundle carries its story".into(),
             ));
         }
         return Ok(Provenance {
             item: b.item.clone(),
             height: b.state.height,
             state: None,
+            recall: None,
+            containers: vec![],
             story: vec![],
         });
     };
-    check_history(b, state)?;
-    for e in &b.events {
-        check_event(genesis, b, e).map_err(|reason| BundleError::Event {
-            seq: e.event.seq,
-            reason,
-        })?;
+    if state.id != b.item {
+        return Err(BundleError::State(format!(
+            "the state is of {}, the bundle is for {}",
+            state.id, b.item
+        )));
     }
-    check_origin(genesis, b)?;
-    replay(b, state)?;
+    let txs = check_transactions(genesis, b)?;
+    let mut used: BTreeSet<Hash32> = BTreeSet::new();
+    check_item(genesis, &b.item, state, &b.events, &txs, b.state.height, &mut used)?;
+    let containers = check_containers(genesis, b, &root, &txs, &mut used)?;
+    let lot = check_lot(b, state, &root, &txs, &mut used)?;
+    if let Some(extra) = txs.keys().find(|h| !used.contains(h)) {
+        return Err(BundleError::Transaction(format!(
+            "{extra} is not named by any event of the story"
+        )));
+    }
+    let by_sscc: BTreeMap<Sscc, Vec<ItemEvent>> = containers
+        .iter()
+        .map(|(s, c)| (s.clone(), c.events.clone()))
+        .collect();
+    let recall = lot.as_ref().and_then(|l| l.recall.clone());
+    let story = story::story(&b.events, &by_sscc, recall.as_ref())
+        .map_err(|e| BundleError::Story(e.to_string()))?;
+    let mut ancestors = Vec::new();
+    let mut up = state.parent.clone();
+    while let Some(p) = up {
+        let c = containers.get(&p).ok_or_else(|| {
+            BundleError::Story(format!("the bundle lacks {p}, which holds the item"))
+        })?;
+        if ancestors.len() > genesis.params.max_nesting as usize {
+            return Err(BundleError::Story("containers nest too deep".into()));
+        }
+        up = c.state.parent.clone();
+        ancestors.push(c.state.clone());
+    }
+    let effective = Effective {
+        own: state.clone(),
+        ancestors,
+        lot,
+    };
     Ok(Provenance {
         item: b.item.clone(),
         height: b.state.height,
-        state: Some(state.clone()),
-        story: b.events.iter().map(|e| e.event.clone()).collect(),
+        state: Some(effective.state()),
+        recall: effective.recall().map(|r| r.recall_id.clone()),
+        containers: effective.ancestors.iter().map(|a| a.id.clone()).collect(),
+        story,
     })
 }
 
@@ -143,54 +208,118 @@ fn check_headers(genesis: &Genesis, b: &ProofBundle) -> Result<(), BundleError> 
     Ok(())
 }
 
-fn check_state(b: &ProofBundle) -> Result<Option<&ItemState>, BundleError> {
-    let sp = &b.state;
-    let header = b.header(sp.height).ok_or_else(|| {
-        BundleError::State(format!("no certified header at height {}", sp.height))
+fn state_root(b: &ProofBundle) -> Result<Hash32, BundleError> {
+    let header = b.header(b.state.height).ok_or_else(|| {
+        BundleError::State(format!("no certified header at height {}", b.state.height))
     })?;
-    let proven = sp
-        .proof
-        .verify(&header.header.state_root, &Smt::item_key(&b.item))
-        .map_err(|e| BundleError::State(e.to_string()))?;
-    match (proven, &sp.state) {
-        (Some(leaf), Some(state)) => {
-            if state.id != b.item {
-                return Err(BundleError::State(format!(
-                    "the state is of {}, the bundle is for {}",
-                    state.id, b.item
-                )));
-            }
-            if state.leaf_hash() != leaf {
-                return Err(BundleError::State(
-                    "the item's state is not the one the state root holds".into(),
-                ));
-            }
-            Ok(Some(state))
-        }
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(BundleError::State(
-            "the state root holds the item, but the bundle claims it was never commissioned".into(),
-        )),
-        (None, Some(_)) => Err(BundleError::State(
-            "the state root does not hold the item the bundle describes".into(),
-        )),
+    Ok(header.header.state_root)
+}
+
+/// Checks that `proof` shows `key` holding `value` (`None`: absent) under `root`.
+fn check_leaf(
+    root: &Hash32,
+    key: StateKey<'_>,
+    value: Option<Hash32>,
+    proof: &SmtProof,
+) -> Result<(), BundleError> {
+    let proven = proof
+        .verify(root, &key.hash())
+        .map_err(|e| BundleError::State(format!("{key:?}: {e}")))?;
+    match (proven, value) {
+        (Some(leaf), Some(v)) if leaf == v => Ok(()),
+        (Some(_), Some(_)) => Err(BundleError::State(format!(
+            "{key:?}: the record is not the one the state root holds"
+        ))),
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(BundleError::State(format!(
+            "{key:?}: the state root holds it, but the bundle claims it does not exist"
+        ))),
+        (None, Some(_)) => Err(BundleError::State(format!(
+            "{key:?}: the state root does not hold the record the bundle describes"
+        ))),
     }
 }
 
-fn check_history(b: &ProofBundle, state: &ItemState) -> Result<(), BundleError> {
-    let bad = |m: String| Err(BundleError::History(m));
-    if b.events.len() != state.event_count as usize {
+/// The bundle's transactions by hash, each in its certified block and validly signed.
+fn check_transactions<'b>(
+    genesis: &Genesis,
+    b: &'b ProofBundle,
+) -> Result<BTreeMap<Hash32, &'b TxProof>, BundleError> {
+    let bad = |m: String| Err(BundleError::Transaction(m));
+    let mut out = BTreeMap::new();
+    let mut last: Option<(u64, u32)> = None;
+    for t in &b.transactions {
+        let at = (t.height, t.inclusion.index);
+        if last.is_some_and(|l| at <= l) {
+            return bad(format!(
+                "transactions are not in chain order at block {} position {}",
+                at.0, at.1
+            ));
+        }
+        last = Some(at);
+        let hash = t.tx.hash();
+        let header = &b
+            .header(t.height)
+            .ok_or_else(|| {
+                BundleError::Transaction(format!("no certified header at height {}", t.height))
+            })?
+            .header;
+        if t.inclusion.leaf_count != header.tx_count
+            || !merkle::verify(&header.tx_root, &hash, &t.inclusion)
+        {
+            return bad(format!("{hash} is not in block {}", t.height));
+        }
+        t.tx.check_stateless(genesis)
+            .map_err(|e| BundleError::Transaction(format!("{hash}: {e}")))?;
+        out.insert(hash, t);
+    }
+    Ok(out)
+}
+
+/// Checks one item's chain of events against its proven state: the hash chain, each
+/// event against its transaction, the origin and the last event's fields.
+fn check_item(
+    genesis: &Genesis,
+    id: &ItemId,
+    state: &ItemState,
+    events: &[ItemEvent],
+    txs: &BTreeMap<Hash32, &TxProof>,
+    height: u64,
+    used: &mut BTreeSet<Hash32>,
+) -> Result<(), BundleError> {
+    check_history(id, state, events, height)?;
+    for ev in events {
+        check_event(txs, ev).map_err(|reason| BundleError::Event {
+            item: id.clone(),
+            seq: ev.seq,
+            reason,
+        })?;
+        used.insert(ev.tx);
+        if ev.seq == 0 {
+            check_origin(genesis, id, ev)?;
+        }
+    }
+    replay(id, state, events, txs)
+}
+
+fn check_history(
+    id: &ItemId,
+    state: &ItemState,
+    events: &[ItemEvent],
+    height: u64,
+) -> Result<(), BundleError> {
+    let bad = |m: String| Err(BundleError::History(format!("{id}: {m}")));
+    if events.len() != state.event_count as usize {
         return bad(format!(
             "{} events, the state says {}",
-            b.events.len(),
+            events.len(),
             state.event_count
         ));
     }
     let mut prev = Hash32::ZERO;
-    let mut height = 0;
-    for (i, e) in b.events.iter().enumerate() {
-        let ev = &e.event;
-        if ev.item != b.item {
+    let mut at = (0u64, 0u32);
+    for (i, ev) in events.iter().enumerate() {
+        if &ev.item != id {
             return bad(format!("event {i} is of another item, {}", ev.item));
         }
         if ev.seq as usize != i {
@@ -199,10 +328,10 @@ fn check_history(b: &ProofBundle, state: &ItemState) -> Result<(), BundleError> 
         if ev.prev != prev {
             return bad(format!("event {i} does not follow the event before it"));
         }
-        if ev.height < height || ev.height > b.state.height {
+        if (ev.height, ev.tx_index) < at || ev.height > height {
             return bad(format!("event {i} is at height {} out of order", ev.height));
         }
-        height = ev.height;
+        at = (ev.height, ev.tx_index);
         prev = ev.hash();
     }
     if prev != state.history_head {
@@ -212,27 +341,17 @@ fn check_history(b: &ProofBundle, state: &ItemState) -> Result<(), BundleError> 
 }
 
 /// Everything an event's transaction must show.
-fn check_event(genesis: &Genesis, b: &ProofBundle, e: &EventProof) -> Result<(), String> {
-    let ev = &e.event;
-    let hash = e.tx.hash();
-    if hash != ev.tx {
+fn check_event(txs: &BTreeMap<Hash32, &TxProof>, ev: &ItemEvent) -> Result<(), String> {
+    let t = txs
+        .get(&ev.tx)
+        .ok_or_else(|| format!("the bundle lacks its transaction {}", ev.tx))?;
+    if t.height != ev.height || t.inclusion.index != ev.tx_index {
         return Err(format!(
-            "its transaction is {hash}, the event names {}",
-            ev.tx
+            "the event says block {} position {}, its transaction is at {} position {}",
+            ev.height, ev.tx_index, t.height, t.inclusion.index
         ));
     }
-    let header = &b
-        .header(ev.height)
-        .ok_or_else(|| format!("no certified header at height {}", ev.height))?
-        .header;
-    if e.inclusion.leaf_count != header.tx_count
-        || !merkle::verify(&header.tx_root, &hash, &e.inclusion)
-    {
-        return Err(format!("transaction is not in block {}", ev.height));
-    }
-    e.tx.check_stateless(genesis)
-        .map_err(|err| err.to_string())?;
-    let tx = &e.tx.tx;
+    let tx = &t.tx.tx;
     if tx.signer != ev.actor {
         return Err(format!(
             "signed by {}, the event says {}",
@@ -252,13 +371,9 @@ fn check_event(genesis: &Genesis, b: &ProofBundle, e: &EventProof) -> Result<(),
     Ok(())
 }
 
-/// Does `payload` name this event's item (directly or through the container it went via)
-/// and say what the event says?
+/// Does `payload` name this event's item and say what the event says?
 fn explains(payload: &Payload, ev: &ItemEvent) -> bool {
     let item = &ev.item;
-    let via = ev.via.as_ref().map(|s| ItemId::Sscc(s.clone()));
-    let named =
-        |items: &[ItemId]| items.contains(item) || via.as_ref().is_some_and(|v| items.contains(v));
     let is = |sscc: &Sscc| matches!(item, ItemId::Sscc(s) if s == sscc);
     match (&ev.action, payload) {
         (Action::Commissioned, Payload::Commission(c)) => match item {
@@ -273,92 +388,70 @@ fn explains(payload: &Payload, ev: &ItemEvent) -> bool {
             is(&p.parent) && p.children.len() == *added as usize
         }
         (Action::Unpacked { from }, Payload::Unpack(u)) => {
-            &u.parent == from && (u.children.is_empty() || u.children.contains(item))
+            &u.parent == from && u.children.contains(item)
         }
-        (Action::Emptied { .. }, Payload::Unpack(u)) => is(&u.parent),
+        (Action::Emptied { removed }, Payload::Unpack(u)) => {
+            is(&u.parent) && u.children.len() == *removed as usize
+        }
+        // A container an item refused at receipt was taken out of.
+        (Action::Emptied { removed: 1 }, Payload::Receive(_)) => true,
         (Action::Shipped { shipment, to }, Payload::Ship(s)) => {
-            &s.shipment == shipment && &s.to == to && named(&s.items)
+            &s.shipment == shipment && &s.to == to && s.items.contains(item)
         }
-        (Action::Received { shipment }, Payload::Receive(r))
-        | (Action::Rejected { shipment }, Payload::Receive(r))
-        | (Action::Missing { shipment }, Payload::Receive(r)) => &r.shipment == shipment,
-        (Action::Moved { to }, Payload::Move(m)) => &m.to == to && named(&m.items),
+        (Action::Received { shipment }, Payload::Receive(r)) => {
+            &r.shipment == shipment && r.accepted.contains(item)
+        }
+        (Action::Rejected { shipment, .. }, Payload::Receive(r)) => {
+            &r.shipment == shipment && r.rejected.contains(item)
+        }
+        (Action::Missing { shipment, .. }, Payload::Receive(r)) => {
+            &r.shipment == shipment && r.missing.contains(item)
+        }
+        (Action::Moved { to }, Payload::Move(m)) => &m.to == to && m.items.contains(item),
         (Action::StatusSet { change, reason }, Payload::SetStatus(s)) => {
-            &s.status == change && &s.reason == reason && named(&s.items)
-        }
-        (Action::Recalled { recall_id }, Payload::Recall(r)) => {
-            &r.recall_id == recall_id && item.gtin() == Some(&r.gtin)
+            &s.status == change && &s.reason == reason && s.items.contains(item)
         }
         (Action::Decommissioned { reason }, Payload::Decommission(d)) => {
-            &d.reason == reason && named(&d.items)
+            &d.reason == reason && d.items.contains(item)
         }
-        (Action::Returned { reason }, Payload::Return(r)) => &r.reason == reason && named(&r.items),
+        (Action::Returned { reason }, Payload::Return(r)) => {
+            &r.reason == reason && r.items.contains(item)
+        }
         _ => false,
     }
 }
 
-fn check_origin(genesis: &Genesis, b: &ProofBundle) -> Result<(), BundleError> {
-    let first = b
-        .events
-        .first()
-        .ok_or_else(|| BundleError::Origin("the item has no events".into()))?;
-    if first.event.action != Action::Commissioned {
+fn check_origin(genesis: &Genesis, id: &ItemId, first: &ItemEvent) -> Result<(), BundleError> {
+    if first.action != Action::Commissioned {
         return Err(BundleError::Origin(format!(
-            "the first event is {:?}, not a commission",
-            first.event.action
+            "the first event of {id} is {:?}, not a commission",
+            first.action
         )));
     }
-    let owner = genesis.item_owner(&b.item).map(|m| &m.name);
-    if owner != Some(&first.event.actor) {
+    let owner = genesis.item_owner(id).map(|m| &m.name);
+    if owner != Some(&first.actor) {
         return Err(BundleError::Origin(format!(
-            "commissioned by {}, but the company prefix belongs to {}",
-            first.event.actor,
+            "{id} was commissioned by {}, but the company prefix belongs to {}",
+            first.actor,
             owner.map_or("no member", |o| o.0.as_str())
         )));
     }
     Ok(())
 }
 
-/// Replays the events and compares with the proven state.
-fn replay(b: &ProofBundle, state: &ItemState) -> Result<(), BundleError> {
-    let mut chain: Vec<MemberId> = Vec::new();
-    let mut recall = None;
-    let mut hold: Option<StatusChange> = None;
-    let mut product = None;
-    for e in &b.events {
-        let ev = &e.event;
-        if chain.last() != Some(&ev.custodian) {
-            chain.push(ev.custodian.clone());
-        }
-        match &ev.action {
-            Action::Recalled { recall_id } => recall = Some(recall_id.clone()),
-            Action::StatusSet { change, .. } => {
-                hold = (*change != StatusChange::Release).then_some(*change)
-            }
-            Action::Rejected { .. } | Action::Returned { .. } => {
-                hold = Some(StatusChange::Quarantine)
-            }
-            Action::Missing { .. } => hold = Some(StatusChange::Suspect),
-            Action::Commissioned => {
-                if let Payload::Commission(c) = &e.tx.tx.payload {
-                    product = Some(Product {
-                        gtin: c.gtin.clone(),
-                        lot: c.lot.clone(),
-                        expiry: c.expiry.clone(),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    let last = b
-        .events
+/// The last event's fields and the commission's product are the proven state's.
+fn replay(
+    id: &ItemId,
+    state: &ItemState,
+    events: &[ItemEvent],
+    txs: &BTreeMap<Hash32, &TxProof>,
+) -> Result<(), BundleError> {
+    let last = events
         .last()
-        .map(|e| &e.event)
-        .ok_or_else(|| BundleError::Replay("no events to replay".into()))?;
+        .ok_or_else(|| BundleError::Replay(format!("{id} has no events")))?;
     let differs = |what: &str| {
         Err(BundleError::Replay(format!(
-            "replayed {what} differs from the proven state"
+            "{id}: the last event's {what} differs from the proven state"
         )))
     };
     if last.custodian != state.custodian {
@@ -373,17 +466,126 @@ fn replay(b: &ProofBundle, state: &ItemState) -> Result<(), BundleError> {
     if last.parent != state.parent {
         return differs("container");
     }
-    if chain != state.custody_chain {
-        return differs("custody chain");
-    }
-    if recall != state.recall {
-        return differs("recall");
-    }
-    if hold != state.hold.as_ref().map(|h| h.kind) {
+    if last.hold != state.hold {
         return differs("hold");
     }
+    let product = match events.first().and_then(|e| txs.get(&e.tx)) {
+        Some(t) => match &t.tx.tx.payload {
+            Payload::Commission(c) => Some(Product {
+                gtin: c.gtin.clone(),
+                lot: c.lot.clone(),
+                expiry: c.expiry.clone(),
+            }),
+            _ => None,
+        },
+        None => None,
+    };
     if product != state.product {
         return differs("product (GTIN, lot, expiry)");
     }
     Ok(())
+}
+
+/// The containers of the story: exactly those the events name (at any depth), each proven
+/// at the bundle's height with its whole history checked.
+fn check_containers<'b>(
+    genesis: &Genesis,
+    b: &'b ProofBundle,
+    root: &Hash32,
+    txs: &BTreeMap<Hash32, &TxProof>,
+    used: &mut BTreeSet<Hash32>,
+) -> Result<BTreeMap<Sscc, &'b ContainerProof>, BundleError> {
+    let mut given: BTreeMap<Sscc, &ContainerProof> = BTreeMap::new();
+    let mut last: Option<&ItemId> = None;
+    for c in &b.containers {
+        let ItemId::Sscc(sscc) = &c.state.id else {
+            return Err(BundleError::Story(format!(
+                "{} is given as a container, but it is not an SSCC",
+                c.state.id
+            )));
+        };
+        if last.is_some_and(|l| l >= &c.state.id) {
+            return Err(BundleError::Story(
+                "containers are not in ascending order".into(),
+            ));
+        }
+        last = Some(&c.state.id);
+        given.insert(sscc.clone(), c);
+    }
+    let mut needed: BTreeSet<Sscc> = BTreeSet::new();
+    let mut todo = story::containers_of(&b.events);
+    while let Some(s) = todo.pop() {
+        if !needed.insert(s.clone()) {
+            continue;
+        }
+        let c = given
+            .get(&s)
+            .ok_or_else(|| BundleError::Story(format!("the bundle lacks the history of {s}")))?;
+        todo.extend(story::containers_of(&c.events));
+    }
+    if let Some(extra) = given.keys().find(|s| !needed.contains(*s)) {
+        return Err(BundleError::Story(format!(
+            "{extra} is not a container of the item's story"
+        )));
+    }
+    for c in given.values() {
+        let id = &c.state.id;
+        check_leaf(root, StateKey::Item(id), Some(c.state.leaf_hash()), &c.proof)?;
+        check_item(genesis, id, &c.state, &c.events, txs, b.state.height, used)?;
+    }
+    Ok(given)
+}
+
+/// A unit's lot record, proven at the bundle's height, with its recall transaction.
+fn check_lot(
+    b: &ProofBundle,
+    state: &ItemState,
+    root: &Hash32,
+    txs: &BTreeMap<Hash32, &TxProof>,
+    used: &mut BTreeSet<Hash32>,
+) -> Result<Option<LotRecord>, BundleError> {
+    let bad = |m: String| Err(BundleError::Story(m));
+    let (Some(p), Some(l)) = (&state.product, &b.lot) else {
+        return match (&state.product, &b.lot) {
+            (Some(_), None) => bad("the bundle lacks the unit's lot".into()),
+            (None, Some(_)) => bad("a container has no lot".into()),
+            _ => Ok(None),
+        };
+    };
+    let r = &l.record;
+    if r.gtin != p.gtin || r.lot != p.lot {
+        return bad(format!(
+            "the lot given is {} of {}, the unit's is {} of {}",
+            r.lot, r.gtin, p.lot, p.gtin
+        ));
+    }
+    check_leaf(root, StateKey::Lot(&r.gtin, &r.lot), Some(r.leaf_hash()), &l.proof)?;
+    if r.expiry != p.expiry {
+        return bad("the lot's expiry is not the unit's".into());
+    }
+    if let Some(rc) = &r.recall {
+        let t = txs
+            .get(&rc.tx)
+            .ok_or_else(|| BundleError::Story("the bundle lacks the recall transaction".into()))?;
+        let tx = &t.tx.tx;
+        let named = match &tx.payload {
+            Payload::Recall(x) => {
+                x.recall_id == rc.recall_id && x.gtin == r.gtin && x.lots.contains(&r.lot)
+            }
+            _ => false,
+        };
+        if !named
+            || t.height != rc.height
+            || t.inclusion.index != rc.tx_index
+            || tx.signer != rc.by
+            || tx.event_time_ms != rc.time_ms
+        {
+            return bad(format!(
+                "transaction {} is not the recall {} of the lot",
+                rc.tx, rc.recall_id
+            ));
+        }
+        used.insert(rc.tx);
+    }
+    Ok(Some(r.clone()))
 }

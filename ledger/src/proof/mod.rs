@@ -7,6 +7,8 @@ mod bundle;
 mod bundle_verify;
 mod header_chain;
 
-pub use bundle::{BundleFormatError, EventProof, ProofBundle, StateProof, MAGIC, VERSION};
+pub use bundle::{
+    BundleFormatError, ContainerProof, LotProof, ProofBundle, StateProof, TxProof, MAGIC, VERSION,
+};
 pub use bundle_verify::{verify_bundle, verify_bundle_bytes, BundleError, Provenance};
 pub use header_chain::{verify_header_chain, CertifiedHeader, ChainError};

@@ -4,7 +4,7 @@ use crate::encoding;
 use crate::genesis::MemberId;
 use crate::gs1::{Gln, ItemId, Sscc};
 use crate::hash::{tag, Hash32};
-use crate::state::item_state::Status;
+use crate::state::item_state::{Hold, Status};
 use crate::transaction::{DecommissionReason, ShipmentId, StatusChange};
 use serde::{Deserialize, Serialize};
 
@@ -50,11 +50,15 @@ pub enum Action {
     Rejected {
         /// Shipment id.
         shipment: ShipmentId,
+        /// The container it was taken out of, when it travelled inside an accepted one.
+        from: Option<Sscc>,
     },
     /// Reported missing at receipt; stays with the shipper, suspect.
     Missing {
         /// Shipment id.
         shipment: ShipmentId,
+        /// The container it was taken out of, when it travelled inside an accepted one.
+        from: Option<Sscc>,
     },
     /// Moved to another location.
     Moved {
@@ -67,11 +71,6 @@ pub enum Action {
         change: StatusChange,
         /// Why.
         reason: String,
-    },
-    /// Placed under a recall.
-    Recalled {
-        /// Recall id.
-        recall_id: String,
     },
     /// Left the supply chain.
     Decommissioned {
@@ -87,6 +86,11 @@ pub enum Action {
 
 /// One history event. Events are hash-linked: `prev` is the hash of the item's previous
 /// event (zero for the first), so the latest hash commits to the whole history.
+///
+/// An event is written for the items a transaction names (and a container whose contents
+/// change); what happens to a container happens to everything in it without an event of
+/// their own, so a unit's story is its own events and its containers' events while it was
+/// inside (see [`story`](crate::state::story)).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct ItemEvent {
     /// The item.
@@ -99,15 +103,15 @@ pub struct ItemEvent {
     pub tx: Hash32,
     /// Block height.
     pub height: u64,
+    /// The transaction's position in its block.
+    pub tx_index: u32,
     /// The transaction's event time, Unix milliseconds.
     pub time_ms: u64,
     /// The member that signed the transaction.
     pub actor: MemberId,
     /// What happened.
     pub action: Action,
-    /// Set when the event reached this item through an enclosing case or pallet.
-    pub via: Option<Sscc>,
-    /// Custodian afterwards.
+    /// Custodian afterwards (its own: see [`ItemState`](crate::state::ItemState)).
     pub custodian: MemberId,
     /// Location afterwards.
     pub location: Option<Gln>,
@@ -115,6 +119,8 @@ pub struct ItemEvent {
     pub status: Status,
     /// The case or pallet it is in afterwards.
     pub parent: Option<Sscc>,
+    /// Its own hold afterwards.
+    pub hold: Option<Hold>,
 }
 
 impl ItemEvent {

@@ -6,11 +6,10 @@ use crate::gs1::{Gtin, ItemId, Lot};
 use crate::state::apply::{apply, BlockContext};
 use crate::state::changes::Changes;
 use crate::state::item_state::ItemState;
-use crate::state::records::{RecallRecord, Shipment};
+use crate::state::records::{LotRecord, RecallRecord, Shipment};
 use crate::state::rule_error::{ApplyError, StateError};
 use crate::state::view::StateView;
 use crate::transaction::{ShipmentId, SignedTransaction};
-use std::collections::BTreeSet;
 
 /// `base` plus the changes of the transactions applied so far.
 pub struct Overlay<'a, V: StateView> {
@@ -85,26 +84,10 @@ impl<V: StateView> StateView for Overlay<'_, V> {
         }
     }
 
-    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError> {
-        for r in self.changes.recalls.values() {
-            if &r.gtin == gtin && r.lots.contains(lot) {
-                return Ok(Some(r.recall_id.clone()));
-            }
+    fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StateError> {
+        match self.changes.lots.get(&(gtin.clone(), lot.clone())) {
+            Some(r) => Ok(Some(r.clone())),
+            None => self.base.lot(gtin, lot),
         }
-        self.base.lot_recall(gtin, lot)
-    }
-
-    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError> {
-        let mut all: BTreeSet<ItemId> = self.base.lot_items(gtin, lot)?.into_iter().collect();
-        for ch in self.changes.items.values() {
-            if ch.before.is_none() {
-                if let Some(p) = &ch.after.product {
-                    if &p.gtin == gtin && &p.lot == lot {
-                        all.insert(ch.after.id.clone());
-                    }
-                }
-            }
-        }
-        Ok(all.into_iter().collect())
     }
 }

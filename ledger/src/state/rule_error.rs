@@ -24,14 +24,100 @@ pub enum RuleError {
         found: u64,
     },
     /// Event time too far ahead of block time.
-    #[error("event time {event_ms} is more than {drift_ms} ms ahead of block time {block_ms}")]
+    #[error("event time {event_ms} is more than {max_ms} ms ahead of block time {block_ms}")]
     EventTimeAhead {
         /// Transaction event time.
         event_ms: u64,
         /// Block time.
         block_ms: u64,
-        /// Allowed drift.
-        drift_ms: u64,
+        /// How far ahead the chain allows.
+        max_ms: u64,
+    },
+    /// The event time lies further behind the block's time than the chain allows.
+    #[error("event time {event_ms} is more than {max_ms} ms behind block time {block_ms}")]
+    EventTimeBehind {
+        /// Transaction event time.
+        event_ms: u64,
+        /// Block time.
+        block_ms: u64,
+        /// How far behind the chain allows.
+        max_ms: u64,
+    },
+    /// The event time is earlier than the item's latest event (its own or a container's).
+    #[error("event time {event_ms} is earlier than {item}'s latest event ({previous_ms})")]
+    EventTimeBeforePrevious {
+        /// The item whose latest event is later.
+        item: ItemId,
+        /// Transaction event time.
+        event_ms: u64,
+        /// That event's time.
+        previous_ms: u64,
+    },
+    /// The lot's expiry has passed (by block time).
+    #[error("lot {lot} of GTIN {gtin} expired on {expiry} (block date {today}): it may not be commissioned")]
+    ExpiredLot {
+        /// The product.
+        gtin: Gtin,
+        /// The lot.
+        lot: Lot,
+        /// Its expiry date.
+        expiry: String,
+        /// The block's date.
+        today: String,
+    },
+    /// A lot is commissioned again with another expiry.
+    #[error("lot {lot} of GTIN {gtin} expires on {expiry}, not on {found}")]
+    LotExpiry {
+        /// The product.
+        gtin: Gtin,
+        /// The lot.
+        lot: Lot,
+        /// The lot's expiry.
+        expiry: String,
+        /// The transaction's.
+        found: String,
+    },
+    /// A lot that was never commissioned.
+    #[error("lot {lot} of GTIN {gtin} was never commissioned")]
+    UnknownLot {
+        /// The product.
+        gtin: Gtin,
+        /// The lot.
+        lot: Lot,
+    },
+    /// A container would hold more distinct lots than the chain allows.
+    #[error("{container} would hold units of more than {max} lots")]
+    TooManyLots {
+        /// The container.
+        container: Sscc,
+        /// The limit.
+        max: u32,
+    },
+    /// Containers would nest deeper than the chain allows.
+    #[error("{container} would nest containers more than {max} levels deep")]
+    TooDeep {
+        /// The container.
+        container: Sscc,
+        /// The limit.
+        max: u32,
+    },
+    /// A receipt does not account for every item still travelling in the shipment.
+    #[error("shipment {shipment} has {outstanding} items travelling; the receipt accounts for {accounted}: accept, reject or report missing each of them")]
+    ShipmentIncomplete {
+        /// The shipment.
+        shipment: ShipmentId,
+        /// Items still travelling in it.
+        outstanding: u32,
+        /// Items the receipt names at top level.
+        accounted: u32,
+    },
+    /// An item refused at receipt travels in a container the receipt does not accept.
+    #[error("{item} travels in {container}, which this receipt does not accept: it is refused with it")]
+    ContainerNotAccepted {
+        /// The item.
+        item: ItemId,
+        /// Its container.
+        container: ItemId,
     },
     /// The GTIN or SSCC belongs to another member's company prefix.
     #[error("{id} belongs to {}'s company prefix, not to {signer}", owner.as_ref().map_or("no member", |o| o.0.as_str()))]

@@ -3,7 +3,7 @@
 use crate::genesis::MemberId;
 use crate::gs1::{Gtin, ItemId, Lot};
 use crate::state::item_state::ItemState;
-use crate::state::records::{RecallRecord, Shipment};
+use crate::state::records::{LotRecord, RecallRecord, Shipment};
 use crate::state::rule_error::StateError;
 use crate::transaction::ShipmentId;
 
@@ -21,8 +21,6 @@ pub trait StateView {
     fn shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, StateError>;
     /// A recall.
     fn recall(&self, recall_id: &str) -> Result<Option<RecallRecord>, StateError>;
-    /// The recall a lot is under, if any.
-    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError>;
-    /// Every unit of a lot.
-    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError>;
+    /// A lot's record (absent until its first commission).
+    fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StateError>;
 }

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use custody_ledger::genesis::MemberId;
 use custody_ledger::gs1::{Gln, Gtin, ItemId, Lot};
 use custody_ledger::hash::Hash32;
+use custody_ledger::state::story::StoryEntry;
 use custody_ledger::transaction::{ShipmentId, SignedTransaction};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -43,6 +44,7 @@ pub fn router<B: KvBackend>(node: Arc<Node<B>>) -> Router {
         .route("/v1/transactions/{hash}", get(transaction::<B>))
         .route("/v1/items/{id}", get(item::<B>))
         .route("/v1/items/{id}/history", get(history::<B>))
+        .route("/v1/items/{id}/contents", get(contents::<B>))
         .route("/v1/items/{id}/proof", get(proof::<B>))
         .route("/v1/blocks/{height}", get(block::<B>))
         .route("/v1/headers", get(headers::<B>))
@@ -243,13 +245,14 @@ async fn transaction<B: KvBackend>(
 
 async fn item<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
     let id = parse_item(&id)?;
-    let s = node
+    let e = node
         .store()
-        .item(&id)?
+        .effective(&id)?
         .ok_or_else(|| ApiError::not_found(format!("{id} is unknown: never commissioned")))?;
-    Ok(Json(to_json(&s)?))
+    Ok(Json(to_json(&e.view())?))
 }
 
+/// An item's story: its own events, its containers' while it was inside, its lot's recall.
 async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) -> ApiResult {
     let id = parse_item(&id)?;
     if node.store().item(&id)?.is_none() {
@@ -259,15 +262,59 @@ async fn history<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>)
     }
     let events = node
         .store()
-        .history(&id)?
+        .story(&id)?
         .iter()
-        .map(|e| {
-            let mut v = to_json(e)?;
-            v["hash"] = json!(e.hash().to_hex());
-            Ok(v)
-        })
+        .map(story_json)
         .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({"item": id.to_string(), "events": events})))
+}
+
+/// One story entry as JSON: an event (with its hash and, for a container's, `via`), or the
+/// lot's recall (`action: {"recalled": …}`), in one shape.
+fn story_json(entry: &StoryEntry) -> Result<Value, ApiError> {
+    match entry {
+        StoryEntry::Event { via, event } => {
+            let mut v = to_json(event)?;
+            v["hash"] = json!(event.hash().to_hex());
+            v["via"] = json!(via.as_ref().map(|s| s.to_string()));
+            Ok(v)
+        }
+        StoryEntry::Recall(r) => Ok(json!({
+            "height": r.height, "tx_index": r.tx_index, "tx": r.tx.to_hex(),
+            "time_ms": r.time_ms, "actor": r.by,
+            "action": {"recalled": {"recall_id": r.recall_id}}, "via": "lot",
+        })),
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// What a case or pallet holds directly, a page at a time.
+async fn contents<B: KvBackend>(
+    State(node): AppState<B>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let id = parse_item(&id)?;
+    let Some(s) = node.store().item(&id)? else {
+        return Err(ApiError::not_found(format!(
+            "{id} is unknown: never commissioned"
+        )));
+    };
+    let limit = q.limit.unwrap_or(1000).clamp(1, MAX_PAGE);
+    let after = q.after.as_deref().map(parse_item).transpose()?;
+    let ids = node.store().contents(&id, after.as_ref(), limit)?;
+    let next = (ids.len() == limit).then(|| ids.last().map(|i| i.to_string()));
+    Ok(Json(json!({
+        "item": id.to_string(),
+        "contents": to_json(&s.contents)?,
+        "items": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+        "next_after": next.flatten(),
+    })))
 }
 
 #[derive(Deserialize)]
@@ -392,25 +439,38 @@ async fn recall<B: KvBackend>(State(node): AppState<B>, Path(id): Path<String>) 
     Ok(Json(to_json(&r)?))
 }
 
+/// A lot: its record (expiry, units, recall) and a page of its units with where each is
+/// and who holds it now (read through its containers).
 async fn lot_items<B: KvBackend>(
     State(node): AppState<B>,
     Path((gtin, lot)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
 ) -> ApiResult {
     let gtin = Gtin::parse(&gtin).map_err(|e| ApiError::malformed(e.to_string()))?;
     let lot = Lot::parse(&lot).map_err(|e| ApiError::malformed(e.to_string()))?;
-    let ids = node.store().lot_items(&gtin, &lot)?;
+    let record = node
+        .store()
+        .lot(&gtin, &lot)?
+        .ok_or_else(|| ApiError::not_found(format!("lot {lot} of GTIN {gtin} is unknown")))?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, MAX_PAGE);
+    let after = q.after.as_deref().map(parse_item).transpose()?;
+    let ids = node.store().items_by_lot(&gtin, &lot, after.as_ref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(s) = node.store().item(&id)? {
+    for id in &ids {
+        if let Some(e) = node.store().effective(id)? {
+            let s = e.state();
             items.push(json!({
                 "id": id.to_string(), "custodian": s.custodian, "status": s.status,
-                "location": s.location, "recall": s.recall, "parent": s.parent,
+                "location": s.location, "parent": s.parent,
+                "containers": e.ancestors.iter().map(|a| a.id.to_string()).collect::<Vec<_>>(),
             }));
         }
     }
-    let recall = node.store().lot_recall(&gtin, &lot)?;
+    let next = (ids.len() == limit).then(|| ids.last().map(|i| i.to_string()));
     Ok(Json(json!({
-        "gtin": gtin, "lot": lot, "recall": recall, "count": items.len(), "items": items,
+        "gtin": gtin, "lot": lot, "expiry": record.expiry, "units": record.units,
+        "recall": record.recall.as_ref().map(|r| &r.recall_id),
+        "count": items.len(), "items": items, "next_after": next.flatten(),
     })))
 }
 
@@ -442,9 +502,9 @@ async fn inventory<B: KvBackend>(
     };
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
-        if let Some(s) = node.store().item(id)? {
-            if q.custodian.as_ref().is_none_or(|c| c == &s.custodian.0) {
-                items.push(to_json(&s)?);
+        if let Some(e) = node.store().effective(id)? {
+            if q.custodian.as_ref().is_none_or(|c| c == &e.custodian().0) {
+                items.push(to_json(&e.view())?);
             }
         }
     }

@@ -38,8 +38,10 @@ pub mod prefix {
     pub const MEMBER_SHIPMENT: u8 = b'f';
     /// Recall by id.
     pub const RECALL: u8 = b'r';
-    /// Index: GTIN + lot → recall id.
-    pub const LOT_RECALL: u8 = b'k';
+    /// Lot record by GTIN + lot.
+    pub const LOT: u8 = b'k';
+    /// Index: container → item packed directly in it.
+    pub const CONTAINER_ITEM: u8 = b'p';
     /// A member's last sequence number.
     pub const SEQUENCE: u8 = b'q';
     /// A node of the state tree, by its hash.
@@ -173,6 +175,13 @@ pub fn location_items(gln: &Gln) -> Result<Vec<u8>, StorageError> {
     Ok(k)
 }
 
+/// Prefix of the contents index for one container.
+pub fn container_items(container: &ItemId) -> Result<Vec<u8>, StorageError> {
+    let mut k = key(prefix::CONTAINER_ITEM);
+    push_part(&mut k, &container.key_bytes(), "item key")?;
+    Ok(k)
+}
+
 /// An index prefix followed by an item key (the item key is the tail).
 pub fn with_item(mut index_prefix: Vec<u8>, id: &ItemId) -> Vec<u8> {
     index_prefix.extend_from_slice(&id.key_bytes());
@@ -207,9 +216,9 @@ pub fn recall(recall_id: &str) -> Vec<u8> {
     k
 }
 
-/// The recall a lot is under.
-pub fn lot_recall(gtin: &Gtin, lot: &Lot) -> Result<Vec<u8>, StorageError> {
-    let mut k = key(prefix::LOT_RECALL);
+/// A lot's record.
+pub fn lot(gtin: &Gtin, lot: &Lot) -> Result<Vec<u8>, StorageError> {
+    let mut k = key(prefix::LOT);
     push_part(&mut k, gtin.as_str().as_bytes(), "GTIN")?;
     push_part(&mut k, lot.as_str().as_bytes(), "lot")?;
     Ok(k)
@@ -246,11 +255,11 @@ mod tests {
         let a = custodian_items(&"ab".into()).unwrap();
         let b = custodian_items(&"abc".into()).unwrap();
         assert!(!b.starts_with(&a));
-        let l1 = lot_recall(
+        let l1 = lot(
             &Gtin::parse("10614141000019").unwrap(),
             &Lot::parse("L1").unwrap(),
         );
-        let l12 = lot_recall(
+        let l12 = lot(
             &Gtin::parse("10614141000019").unwrap(),
             &Lot::parse("L12").unwrap(),
         );

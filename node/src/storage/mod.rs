@@ -33,20 +33,25 @@
 //! | `i` item | `ItemState` | item state |
 //! | `e` lp(item), seq BE4 | `ItemEvent` | item history, in order |
 //! | `l` lp(gtin), lp(lot), item | empty | index: lot → units (every unit ever commissioned) |
-//! | `u` lp(member), item | empty | index: custodian → items not decommissioned |
-//! | `g` lp(gln), item | empty | index: location → items not decommissioned |
+//! | `u` lp(member), item | empty | index: custodian → top-level items not decommissioned |
+//! | `g` lp(gln), item | empty | index: location → top-level items not decommissioned |
+//! | `p` lp(container), item | empty | index: container → items packed directly in it |
 //! | `s` shipment id | `Shipment` | shipment |
 //! | `f` lp(member), shipment id | empty | index: shipper or addressee → shipment |
 //! | `r` recall id | `RecallRecord` | recall |
-//! | `k` lp(gtin), lp(lot) | `String` | index: lot → recall id |
+//! | `k` lp(gtin), lp(lot) | `LotRecord` | lot: expiry, units, recall |
 //! | `q` member | `u64` | member's last sequence number |
 //! | `n` node hash (32) | `smt::Node` | state-tree node reachable from the head's `state_root` |
 //!
 //! Index entries are maintained from each [`ItemChange`](custody_ledger::state::ItemChange):
 //! the entries of `before` that `after` no longer has are deleted, the new ones are put.
 //!
-//! The state tree (`n`) is the sparse Merkle tree of [`custody_ledger::smt`] over every
-//! item's state. A commit writes the nodes the block's changes create and deletes the ones
+//! Packed items are indexed by their container only: where they are and who holds them is
+//! their outermost container's ([`custody_ledger::state::Effective`]).
+//!
+//! The state tree (`n`) is the sparse Merkle tree of [`custody_ledger::smt`] over the whole
+//! replicated state: items, lots, shipments, recalls and members' sequence numbers
+//! ([`custody_ledger::state::StateKey`]). A commit writes the nodes the block's changes create and deletes the ones
 //! they replace, in the same batch, so the store holds exactly the tree of the head's
 //! `state_root` (proofs are served at the head).
 

@@ -16,17 +16,19 @@ use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::gs1::{Gln, Gtin, ItemId, Lot};
 use custody_ledger::hash::Hash32;
 use custody_ledger::smt::{Node, NodeStore, Smt, SmtError, SmtProof, SmtUpdate};
+use custody_ledger::state::story::{self, StoryEntry};
 use custody_ledger::state::{
-    Changes, ItemEvent, ItemState, RecallRecord, Shipment, StateError, StateView,
+    resolve, Changes, Effective, ItemEvent, ItemState, LotRecord, RecallRecord, Shipment,
+    StateError, StateKey, StateView,
 };
 use custody_ledger::transaction::{ShipmentId, SignedTransaction};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The storage format this build reads and writes (recorded in the `format` meta key).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How many index entries one backend call reads while counting.
 const COUNT_PAGE: usize = 4096;
@@ -41,6 +43,8 @@ pub struct Store<B: KvBackend> {
     kv: B,
     genesis_hash: Hash32,
     chain_id: String,
+    /// The chain's `max_nesting`: how far up a packed item's containers are read.
+    max_nesting: u32,
     /// Writers (commits) exclusive, readers shared: makes each call see whole blocks.
     commit_lock: RwLock<()>,
 }
@@ -72,6 +76,7 @@ impl<B: KvBackend> Store<B> {
             kv,
             genesis_hash: expected,
             chain_id: genesis.chain_id.clone(),
+            max_nesting: genesis.params.max_nesting,
             commit_lock: RwLock::new(()),
         };
         match store.get_decoded::<Hash32>(&keys::genesis(), || "genesis hash (meta)".into())? {
@@ -275,12 +280,7 @@ impl<B: KvBackend> Store<B> {
         root: Hash32,
         changes: &Changes,
     ) -> Result<SmtUpdate, StorageError> {
-        let leaves: Vec<(Hash32, Option<Hash32>)> = changes
-            .items
-            .iter()
-            .map(|(id, ch)| (Smt::item_key(id), Some(ch.after.leaf_hash())))
-            .collect();
-        Smt::update(&SmtNodes(self), root, &leaves)
+        Smt::update(&SmtNodes(self), root, &changes.leaves())
             .map_err(|e| StorageError::corrupt("state tree", e))
     }
 
@@ -293,10 +293,29 @@ impl<B: KvBackend> Store<B> {
         let _r = self.read();
         let head = self.head_unlocked()?;
         let root = head.map_or_else(Smt::empty_root, |h| h.state_root);
-        let proof = Smt::prove(&SmtNodes(self), root, &Smt::item_key(id))
-            .map_err(|e| StorageError::corrupt("state tree", e))?;
+        let proof = self.prove_unlocked(root, &StateKey::Item(id))?;
         let state = self.get_decoded(&keys::item(id), || format!("item {id}"))?;
         Ok((head, state, proof))
+    }
+
+    /// State-tree proofs of `keys` at the head, all read at one height.
+    pub fn proofs(
+        &self,
+        keys: &[StateKey<'_>],
+    ) -> Result<(Option<Head>, Vec<SmtProof>), StorageError> {
+        let _r = self.read();
+        let head = self.head_unlocked()?;
+        let root = head.map_or_else(Smt::empty_root, |h| h.state_root);
+        let proofs = keys
+            .iter()
+            .map(|k| self.prove_unlocked(root, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((head, proofs))
+    }
+
+    fn prove_unlocked(&self, root: Hash32, key: &StateKey<'_>) -> Result<SmtProof, StorageError> {
+        Smt::prove(&SmtNodes(self), root, &key.hash())
+            .map_err(|e| StorageError::corrupt("state tree", e))
     }
 
     fn block_batch(
@@ -344,9 +363,9 @@ impl<B: KvBackend> Store<B> {
         }
         for (rid, r) in &changes.recalls {
             b.put(keys::recall(rid), encode(r));
-            for lot in &r.lots {
-                b.put(keys::lot_recall(&r.gtin, lot)?, encode(rid));
-            }
+        }
+        for ((gtin, lot), r) in &changes.lots {
+            b.put(keys::lot(gtin, lot)?, encode(r));
         }
         for (member, seq) in &changes.sequences {
             b.put(keys::sequence(member), encode(seq));
@@ -468,6 +487,15 @@ impl<B: KvBackend> Store<B> {
         limit: usize,
     ) -> Result<Vec<ItemEvent>, StorageError> {
         let _r = self.read();
+        self.history_unlocked(id, after_seq, limit)
+    }
+
+    fn history_unlocked(
+        &self,
+        id: &ItemId,
+        after_seq: Option<u32>,
+        limit: usize,
+    ) -> Result<Vec<ItemEvent>, StorageError> {
         let prefix = keys::events(id)?;
         let start = after_seq.map(|s| keys::event(id, s)).transpose()?;
         let rows = self.kv.scan_prefix_from(&prefix, start.as_deref(), limit)?;
@@ -609,17 +637,68 @@ impl<B: KvBackend> Store<B> {
         self.get_decoded(&keys::recall(recall_id), || format!("recall {recall_id}"))
     }
 
-    /// The recall a lot is under, if any.
-    pub fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StorageError> {
+    /// A lot's record.
+    pub fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StorageError> {
         let _r = self.read();
-        self.get_decoded(&keys::lot_recall(gtin, lot)?, || {
-            format!("recall of lot {lot} of GTIN {gtin}")
+        self.get_decoded(&keys::lot(gtin, lot)?, || {
+            format!("lot {lot} of GTIN {gtin}")
         })
     }
 
-    /// Every unit of a lot, in item-key order.
-    pub fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StorageError> {
-        self.items_by_lot(gtin, lot, None, usize::MAX)
+    /// Items packed directly in `container`, in item-key order, after `after`, at most
+    /// `limit`.
+    pub fn contents(
+        &self,
+        container: &ItemId,
+        after: Option<&ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StorageError> {
+        self.index_page(keys::container_items(container)?, after, limit)
+    }
+
+    /// An item as the rules see it: with its containers (where it is and who holds it are
+    /// its outermost container's) and its lot. Read at one height.
+    pub fn effective(&self, id: &ItemId) -> Result<Option<Effective>, StorageError> {
+        let _r = self.read();
+        resolve(&Unlocked(self), id, self.max_nesting).map_err(|e| StorageError::Backend(e.0))
+    }
+
+    /// An item's story: its own events, its containers' while it was inside them, and its
+    /// lot's recall, in chain order (empty for an unknown item). Read at one height.
+    pub fn story(&self, id: &ItemId) -> Result<Vec<StoryEntry>, StorageError> {
+        let _r = self.read();
+        let own = self.history_unlocked(id, None, usize::MAX)?;
+        let containers = self.container_histories(&own)?;
+        let state: Option<ItemState> = self.get_decoded(&keys::item(id), || format!("item {id}"))?;
+        let recall = match state.as_ref().and_then(|s| s.product.as_ref()) {
+            Some(p) => self
+                .get_decoded::<LotRecord>(&keys::lot(&p.gtin, &p.lot)?, || {
+                    format!("lot {} of GTIN {}", p.lot, p.gtin)
+                })?
+                .and_then(|l| l.recall),
+            None => None,
+        };
+        story::story(&own, &containers, recall.as_ref())
+            .map_err(|e| StorageError::corrupt(format!("story of {id}"), e))
+    }
+
+    /// The whole histories of every container an item with history `own` was ever in,
+    /// and of theirs (no lock: the caller holds one).
+    pub(crate) fn container_histories(
+        &self,
+        own: &[ItemEvent],
+    ) -> Result<BTreeMap<custody_ledger::gs1::Sscc, Vec<ItemEvent>>, StorageError> {
+        let mut out = BTreeMap::new();
+        let mut todo = story::containers_of(own);
+        while let Some(c) = todo.pop() {
+            if out.contains_key(&c) {
+                continue;
+            }
+            let events = self.history_unlocked(&ItemId::Sscc(c.clone()), None, usize::MAX)?;
+            todo.extend(story::containers_of(&events));
+            out.insert(c, events);
+        }
+        Ok(out)
     }
 
     /// Bytes the store uses on disk.
@@ -628,14 +707,17 @@ impl<B: KvBackend> Store<B> {
     }
 }
 
-/// The index entries an item state has: its lot (units), and while it is in the supply
-/// chain its custodian and location.
+/// The index entries an item state has: its lot (units); its container while packed;
+/// otherwise, while it is in the supply chain, its custodian and location.
 fn index_keys(s: &ItemState) -> Result<BTreeSet<Vec<u8>>, StorageError> {
     let mut out = BTreeSet::new();
     if let Some(p) = &s.product {
         out.insert(keys::with_item(keys::lot_items(&p.gtin, &p.lot)?, &s.id));
     }
-    if !s.status.is_decommissioned() {
+    if let Some(parent) = &s.parent {
+        let container = ItemId::Sscc(parent.clone());
+        out.insert(keys::with_item(keys::container_items(&container)?, &s.id));
+    } else if !s.status.is_decommissioned() {
         out.insert(keys::with_item(keys::custodian_items(&s.custodian)?, &s.id));
         if let Some(gln) = &s.location {
             out.insert(keys::with_item(keys::location_items(gln)?, &s.id));
@@ -685,11 +767,47 @@ impl<B: KvBackend> StateView for Store<B> {
         Store::recall(self, recall_id).map_err(state_err)
     }
 
-    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError> {
-        Store::lot_recall(self, gtin, lot).map_err(state_err)
+    fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StateError> {
+        Store::lot(self, gtin, lot).map_err(state_err)
+    }
+}
+
+/// The store read without taking the lock (the caller holds it): one height throughout.
+struct Unlocked<'a, B: KvBackend>(&'a Store<B>);
+
+impl<B: KvBackend> StateView for Unlocked<'_, B> {
+    fn item(&self, id: &ItemId) -> Result<Option<ItemState>, StateError> {
+        self.0
+            .get_decoded(&keys::item(id), || format!("item state of {id}"))
+            .map_err(state_err)
     }
 
-    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError> {
-        Store::lot_items(self, gtin, lot).map_err(state_err)
+    fn last_sequence(&self, member: &MemberId) -> Result<u64, StateError> {
+        Ok(self
+            .0
+            .get_decoded(&keys::sequence(member), || {
+                format!("last sequence of {member}")
+            })
+            .map_err(state_err)?
+            .unwrap_or(0))
+    }
+
+    fn shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, StateError> {
+        self.0
+            .get_decoded(&keys::shipment(id), || format!("shipment {id}"))
+            .map_err(state_err)
+    }
+
+    fn recall(&self, recall_id: &str) -> Result<Option<RecallRecord>, StateError> {
+        self.0
+            .get_decoded(&keys::recall(recall_id), || format!("recall {recall_id}"))
+            .map_err(state_err)
+    }
+
+    fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StateError> {
+        let key = keys::lot(gtin, lot).map_err(state_err)?;
+        self.0
+            .get_decoded(&key, || format!("lot {lot} of GTIN {gtin}"))
+            .map_err(state_err)
     }
 }
