@@ -552,9 +552,10 @@ mod tests {
     #[test]
     fn item_table_tolerates_missing_fields() {
         let t = item_table(&json!({"id": "(00)106141412345678908", "status": "active",
-            "hold": {"kind": "quarantine", "reason": "check"}, "children": [1, 2]}));
+            "hold": {"kind": "quarantine", "reason": "check"},
+            "contents": {"children": 2, "units": 20}}));
         assert!(t.contains("quarantine: check"));
-        assert!(t.contains("children   2"));
+        assert!(t.contains("2 items, 20 units"), "{t}");
         assert!(t.contains("recall     -"));
     }
 }

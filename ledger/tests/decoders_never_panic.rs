@@ -133,6 +133,9 @@ fn fixture() -> &'static Fixture {
                 proof,
             },
             events: vec![],
+            containers: vec![],
+            lot: None,
+            transactions: vec![],
         };
         verify_bundle(&genesis, &bundle).unwrap();
 

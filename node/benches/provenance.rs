@@ -188,7 +188,7 @@ fn main() {
             "manufacturer",
             Payload::Pack(Pack {
                 parent: case.clone(),
-                children: vec![unit.clone(), twin],
+                children: vec![unit.clone(), twin.clone()],
             }),
         ),
         (
@@ -203,6 +203,7 @@ fn main() {
             "distributor",
             Payload::Receive(Receive {
                 shipment: ShipmentId("SH-1".into()),
+                accepted: vec![case_id.clone()],
                 rejected: vec![],
                 missing: vec![],
                 unexpected: vec![],
@@ -221,7 +222,7 @@ fn main() {
             "distributor",
             Payload::Unpack(Unpack {
                 parent: case,
-                children: vec![],
+                children: vec![unit.clone(), twin.clone()],
             }),
         ),
         (
@@ -236,6 +237,7 @@ fn main() {
             "pharmacy",
             Payload::Receive(Receive {
                 shipment: ShipmentId("SH-2".into()),
+                accepted: vec![unit.clone()],
                 rejected: vec![],
                 missing: vec![],
                 unexpected: vec![],
@@ -266,13 +268,13 @@ fn main() {
     let bundle = provenance::bundle(store, &genesis, &unit).expect("bundle");
     let bytes = bundle.to_bytes();
     let proven = verify_bundle_bytes(&genesis, &bytes).expect("the bundle verifies");
-    assert_eq!(proven.story.len(), 10, "a 10-event history");
+    assert_eq!(proven.story.len(), 10, "a 10-step story (7 own events, 3 of its case)");
     let cert_sigs: usize = bundle
         .headers
         .iter()
         .map(|h| h.certificate.signatures.len())
         .sum();
-    let sig_checks = cert_sigs + bundle.events.len();
+    let sig_checks = cert_sigs + bundle.transactions.len();
 
     // Generation, and the store reads it is made of.
     let generate = mean_us(runs, || {
@@ -291,7 +293,7 @@ fn main() {
     // from its bytes each time (as `Ed25519Verifier` does for every check).
     let key_bytes = genesis.members[0].public_key.0;
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes).expect("member key");
-    let first = &bundle.events[0].tx;
+    let first = &bundle.transactions[0].tx;
     let msg = first.tx.sign_bytes();
     let sig = ed25519_dalek::Signature::from_bytes(&first.signature.0);
     let (mut verify, mut bare, mut bare_decoded) = (0.0, 0.0, 0.0);

@@ -163,6 +163,7 @@ fn fixture() -> &'static Fixture {
                 1,
                 Payload::Receive(Receive {
                     shipment: ShipmentId("ASN-1".into()),
+                    accepted: vec![unit()],
                     rejected: vec![],
                     missing: vec![],
                     unexpected: vec![],
@@ -635,12 +636,14 @@ fn hostile_payload() -> impl Strategy<Value = Payload> {
             items(),
             items(),
             items(),
+            items(),
             proptest::option::of(gln()),
             text()
         )
-            .prop_map(|(s, rejected, missing, unexpected, location, note)| {
+            .prop_map(|(s, accepted, rejected, missing, unexpected, location, note)| {
                 Payload::Receive(Receive {
                     shipment: ShipmentId(s),
+                    accepted,
                     rejected,
                     missing,
                     unexpected,

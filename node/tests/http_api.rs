@@ -123,7 +123,7 @@ fn commission(node: &DevNode, chain_id: &str, key_of: &str, signer: &str) -> Str
         chain_id: chain_id.into(),
         signer: signer.into(),
         sequence: 1,
-        event_time_ms: 1_700_000_000_000,
+        event_time_ms: custody_node::node::now_ms(),
         payload: Payload::Commission(Commission {
             gtin: Gtin::parse("10614141000019").unwrap(),
             lot: Lot::parse("L1").unwrap(),

@@ -47,7 +47,7 @@ async fn start(config: ServeConfig) -> (SocketAddr, String, tokio::sync::oneshot
         chain_id: genesis.chain_id.clone(),
         signer: manufacturer.name.clone(),
         sequence: 1,
-        event_time_ms: 1_700_000_000_000,
+        event_time_ms: custody_node::node::now_ms(),
         payload: commission_payload(&["1".into()], None),
     }
     .sign(&key);

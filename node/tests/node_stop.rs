@@ -134,7 +134,7 @@ impl Proc {
             chain_id: genesis.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence,
-            event_time_ms: 1_700_000_000_000,
+            event_time_ms: custody_node::node::now_ms(),
             payload: Payload::Commission(Commission {
                 gtin: Gtin::parse("10614141000019").unwrap(),
                 lot: Lot::parse("L1").unwrap(),

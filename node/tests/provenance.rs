@@ -1,12 +1,17 @@
-//! Provenance bundles end to end (issue 6): a unit with a long history (commission, pack,
-//! ship, receive, move, unpack, ship, receive, quarantine, release, dispense, return) made
-//! through a four-validator cluster; its bundle, its case's and another unit's, built by
-//! every node, verify offline against the genesis alone and prove the node's item state. A
+//! Provenance bundles end to end (issues 6 and 10): a unit with a long history (commission,
+//! pack, ship, receive, move, unpack, ship, receive, quarantine, release, dispense, return)
+//! made through a four-validator cluster, and a unit deep in a pallet (in a case on the
+//! pallet, shipped, received and moved as a whole) whose lot is then recalled; their
+//! bundles, their containers' and another unit's, built by every node, verify offline
+//! against the genesis alone, prove the node's item state and tell the story through the
+//! containers (the pallet's shipment is the deep unit's, with no event of its own). A
 //! never-commissioned serial's bundle proves its absence; forged absence and forged
 //! presence fail. Flipping any byte of a real bundle file fails verification, and every
-//! structural forgery (another item's event, a dropped or reordered event, a certificate
-//! one signature short or signed by a non-validator, a state proof for another root, a
-//! header of another height) fails at the check named by its `BundleError` variant.
+//! structural forgery (another item's event, a dropped or reordered event, a missing
+//! transaction, container or lot, an extra transaction, a container's state or the lot's
+//! recall altered, a certificate one signature short or signed by a non-validator, a state
+//! proof for another root, a header of another height) fails at the check named by its
+//! `BundleError` variant.
 //!
 //! `CUSTODY_TAMPER_ALL=1` flips every byte of the bundle instead of a sample, and
 //! `CUSTODY_TAMPER_BITS=8` every bit of each byte flipped (see [`positions`]); both are
@@ -25,11 +30,13 @@ use custody_ledger::proof::{
     verify_bundle, verify_bundle_bytes, BundleError, BundleFormatError, CertifiedHeader,
     ProofBundle,
 };
+use custody_ledger::state::story::StoryEntry;
 use custody_ledger::state::{Action, ItemState, Status};
 use custody_ledger::transaction::{
-    Decommission, DecommissionReason, Move, Pack, Payload, Receive, Return, SetStatus, Ship,
-    ShipmentId, StatusChange, Unpack,
+    Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return, SetStatus,
+    Ship, ShipmentId, StatusChange, Unpack,
 };
+use custody_ledger::gs1::Lot;
 use custody_node::provenance;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
@@ -42,9 +49,12 @@ struct NodeBundles {
     case: ProofBundle,
     twin: ProofBundle,
     absent: ProofBundle,
+    deep: ProofBundle,
     unit_state: ItemState,
     case_state: ItemState,
     twin_state: ItemState,
+    /// The deep unit as the node shows it (through its containers).
+    deep_state: ItemState,
 }
 
 /// The history made once through the cluster, then the cluster is shut down.
@@ -54,6 +64,10 @@ struct Fixture {
     case: Sscc,
     twin: ItemId,
     absent: ItemId,
+    /// A unit in `inner`, a case on `pallet`.
+    deep: ItemId,
+    inner: Sscc,
+    pallet: Sscc,
     /// Bundles from each validator.
     nodes: Vec<NodeBundles>,
     /// The unit's bundle from validator 0 just after the pharmacy received it.
@@ -83,6 +97,24 @@ fn shipment(s: &str) -> ShipmentId {
 const QUARANTINE_REASON: &str = "temperature excursion reported";
 const RELEASE_REASON: &str = "excursion within the label's limits";
 const RETURN_REASON: &str = "patient returned it unopened";
+const RECALL_ID: &str = "RC-1";
+
+/// A story entry as (action, custodian, via) for comparison; the lot's recall as a
+/// `Recalled`-like line.
+fn line(e: &StoryEntry) -> (String, String, Option<Sscc>) {
+    match e {
+        StoryEntry::Event { via, event } => (
+            format!("{:?}", event.action),
+            event.custodian.0.clone(),
+            via.clone(),
+        ),
+        StoryEntry::Recall(r) => (format!("recall {}", r.recall_id), r.by.0.clone(), None),
+    }
+}
+
+fn act(a: Action) -> String {
+    format!("{a:?}")
+}
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
@@ -96,13 +128,16 @@ fn build_fixture() -> Fixture {
     let twin = unit_id("U2");
     let third = unit_id("U3");
     let absent = unit_id("NEVER-COMMISSIONED");
+    let deep = unit_id("D1");
     let case = manufacturer_sscc(1);
     let case_id = ItemId::Sscc(case.clone());
+    let inner = manufacturer_sscc(2);
+    let pallet = manufacturer_sscc(3);
 
     c.submit_committed(
         "manufacturer",
         common::commission_payload(
-            &["U1".into(), "U2".into(), "U3".into()],
+            &["U1".into(), "U2".into(), "U3".into(), "D1".into()],
             Some(MANUFACTURER_GLNS[0]),
         ),
     );
@@ -142,6 +177,7 @@ fn build_fixture() -> Fixture {
         "distributor",
         Payload::Receive(Receive {
             shipment: shipment("SH-1"),
+            accepted: vec![case_id.clone()],
             rejected: vec![],
             missing: vec![],
             unexpected: vec![],
@@ -160,7 +196,7 @@ fn build_fixture() -> Fixture {
         "distributor",
         Payload::Unpack(Unpack {
             parent: case.clone(),
-            children: vec![],
+            children: vec![unit.clone(), twin.clone()],
         }),
     );
     c.submit_committed(
@@ -178,6 +214,7 @@ fn build_fixture() -> Fixture {
             "pharmacy",
             Payload::Receive(Receive {
                 shipment: shipment("SH-2"),
+                accepted: vec![unit.clone()],
                 rejected: vec![],
                 missing: vec![],
                 unexpected: vec![],
@@ -217,6 +254,58 @@ fn build_fixture() -> Fixture {
             reason: RETURN_REASON.into(),
         }),
     );
+    // The deep unit: in a case on a pallet that travels as a whole; then its lot (the lot
+    // of every unit here) is recalled.
+    c.submit_committed(
+        "manufacturer",
+        Payload::Pack(Pack {
+            parent: inner.clone(),
+            children: vec![deep.clone()],
+        }),
+    );
+    c.submit_committed(
+        "manufacturer",
+        Payload::Pack(Pack {
+            parent: pallet.clone(),
+            children: vec![ItemId::Sscc(inner.clone())],
+        }),
+    );
+    c.submit_committed(
+        "manufacturer",
+        Payload::Ship(Ship {
+            shipment: shipment("SH-3"),
+            to: "distributor".into(),
+            items: vec![ItemId::Sscc(pallet.clone())],
+        }),
+    );
+    c.submit_committed(
+        "distributor",
+        Payload::Receive(Receive {
+            shipment: shipment("SH-3"),
+            accepted: vec![ItemId::Sscc(pallet.clone())],
+            rejected: vec![],
+            missing: vec![],
+            unexpected: vec![],
+            location: Some(gln(DISTRIBUTOR_GLNS[0])),
+            note: String::new(),
+        }),
+    );
+    c.submit_committed(
+        "distributor",
+        Payload::Move(Move {
+            items: vec![ItemId::Sscc(pallet.clone())],
+            to: gln(DISTRIBUTOR_GLNS[1]),
+        }),
+    );
+    c.submit_committed(
+        "manufacturer",
+        Payload::Recall(Recall {
+            recall_id: RECALL_ID.into(),
+            gtin: Gtin::parse(GTIN).unwrap(),
+            lots: vec![Lot::parse("L1").unwrap()],
+            reason: "sterility not assured".into(),
+        }),
+    );
     c.assert_same_chain(&[0, 1, 2, 3]);
 
     let store0 = c.node(0).store();
@@ -235,9 +324,11 @@ fn build_fixture() -> Fixture {
                 case: b(&case_id),
                 twin: b(&twin),
                 absent: b(&absent),
+                deep: b(&deep),
                 unit_state: s(&unit),
                 case_state: s(&case_id),
                 twin_state: s(&twin),
+                deep_state: store.effective(&deep).unwrap().unwrap().state(),
             }
         })
         .collect();
@@ -249,6 +340,9 @@ fn build_fixture() -> Fixture {
         case,
         twin,
         absent,
+        deep,
+        inner,
+        pallet,
         nodes,
         older_unit,
         aside,
@@ -280,6 +374,7 @@ fn long_history_bundles_from_every_node_verify_and_prove_the_nodes_state() {
             (&f.unit, &n.unit, &n.unit_state),
             (&case_id, &n.case, &n.case_state),
             (&f.twin, &n.twin, &n.twin_state),
+            (&f.deep, &n.deep, &n.deep_state),
         ] {
             let bytes = bundle.to_bytes();
             assert_eq!(&ProofBundle::from_bytes(&bytes).unwrap(), bundle);
@@ -287,11 +382,19 @@ fn long_history_bundles_from_every_node_verify_and_prove_the_nodes_state() {
                 .unwrap_or_else(|e| panic!("validator {i}'s bundle of {id} fails: {e}"));
             assert_eq!(&p.item, id);
             assert_eq!(p.state.as_ref(), Some(state), "validator {i}, {id}");
-            assert_eq!(p.story.len(), state.event_count as usize);
-            assert_eq!(p.story.len(), bundle.events.len());
-            for (line, e) in p.story.iter().zip(&bundle.events) {
-                assert_eq!(line.action, e.event.action);
-                assert_eq!(line.height, e.event.height);
+            assert_eq!(bundle.events.len(), state.event_count as usize);
+            // Its own events are all in its story, in order.
+            let own: Vec<_> = p
+                .story
+                .iter()
+                .filter_map(|e| match e {
+                    StoryEntry::Event { via: None, event } => Some(event),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(own, bundle.events.iter().collect::<Vec<_>>());
+            for w in p.story.windows(2) {
+                assert!(w[0].position() <= w[1].position(), "story out of order");
             }
         }
         stories.push(verify(g, &n.unit).unwrap());
@@ -302,106 +405,107 @@ fn long_history_bundles_from_every_node_verify_and_prove_the_nodes_state() {
         assert_eq!(s.story, stories[0].story);
     }
 
-    // The unit's story, one line per event.
+    // The unit's story: its own events and its case's while it was inside, then the recall.
     let unit = &stories[0];
-    let story: Vec<(Action, &str, Option<&Sscc>)> = unit
-        .story
-        .iter()
-        .map(|l| (l.action.clone(), l.custodian.0.as_str(), l.via.as_ref()))
-        .collect();
-    let case = Some(&f.case);
+    let story: Vec<_> = unit.story.iter().map(line).collect();
+    let case = Some(f.case.clone());
+    let m = "manufacturer".to_string();
+    let d = "distributor".to_string();
+    let ph = "pharmacy".to_string();
     let expected = vec![
-        (Action::Commissioned, "manufacturer", None),
+        (act(Action::Commissioned), m.clone(), None),
+        (act(Action::Packed { into: f.case.clone() }), m.clone(), None),
         (
-            Action::Packed {
-                into: f.case.clone(),
-            },
-            "manufacturer",
-            None,
-        ),
-        (
-            Action::Shipped {
+            act(Action::Shipped {
                 shipment: shipment("SH-1"),
                 to: "distributor".into(),
-            },
-            "manufacturer",
-            case,
+            }),
+            m.clone(),
+            case.clone(),
         ),
         (
-            Action::Received {
+            act(Action::Received {
                 shipment: shipment("SH-1"),
-            },
-            "distributor",
-            case,
+            }),
+            d.clone(),
+            case.clone(),
         ),
         (
-            Action::Moved {
+            act(Action::Moved {
                 to: gln(DISTRIBUTOR_GLNS[1]),
-            },
-            "distributor",
-            case,
+            }),
+            d.clone(),
+            case.clone(),
         ),
         (
-            Action::Unpacked {
+            act(Action::Unpacked {
                 from: f.case.clone(),
-            },
-            "distributor",
+            }),
+            d.clone(),
             None,
         ),
         (
-            Action::Shipped {
+            act(Action::Shipped {
                 shipment: shipment("SH-2"),
                 to: "pharmacy".into(),
-            },
-            "distributor",
+            }),
+            d.clone(),
             None,
         ),
         (
-            Action::Received {
+            act(Action::Received {
                 shipment: shipment("SH-2"),
-            },
-            "pharmacy",
+            }),
+            ph.clone(),
             None,
         ),
         (
-            Action::StatusSet {
+            act(Action::StatusSet {
                 change: StatusChange::Quarantine,
                 reason: QUARANTINE_REASON.into(),
-            },
-            "pharmacy",
+            }),
+            ph.clone(),
             None,
         ),
         (
-            Action::StatusSet {
+            act(Action::StatusSet {
                 change: StatusChange::Release,
                 reason: RELEASE_REASON.into(),
-            },
-            "pharmacy",
+            }),
+            ph.clone(),
             None,
         ),
         (
-            Action::Decommissioned {
+            act(Action::Decommissioned {
                 reason: DecommissionReason::Dispensed,
-            },
-            "pharmacy",
+            }),
+            ph.clone(),
             None,
         ),
         (
-            Action::Returned {
+            act(Action::Returned {
                 reason: RETURN_REASON.into(),
-            },
-            "pharmacy",
+            }),
+            ph.clone(),
             None,
         ),
+        (format!("recall {RECALL_ID}"), m.clone(), None),
     ];
     assert_eq!(story, expected);
-    let statuses: Vec<Status> = unit.story.iter().map(|l| l.status).collect();
+    let statuses: Vec<Status> = unit
+        .story
+        .iter()
+        .filter_map(|e| match e {
+            StoryEntry::Event { event, .. } => Some(event.status),
+            _ => None,
+        })
+        .collect();
     assert_eq!(statuses[2], Status::InTransit);
     assert_eq!(statuses[10], Status::Dispensed);
     assert_eq!(statuses[11], Status::Active);
     let state = unit.state.as_ref().unwrap();
     assert_eq!(
-        state.custody_chain,
+        state.route,
         ["manufacturer", "distributor", "pharmacy"].map(MemberId::from)
     );
     assert_eq!(
@@ -409,9 +513,108 @@ fn long_history_bundles_from_every_node_verify_and_prove_the_nodes_state() {
         Some(StatusChange::Quarantine)
     );
     assert_eq!(state.location, Some(gln(common::PHARMACY_GLN)));
-    for w in unit.story.windows(2) {
-        assert!(w[0].height < w[1].height && w[0].time_ms < w[1].time_ms);
+    assert_eq!(unit.recall.as_deref(), Some(RECALL_ID));
+}
+
+#[test]
+fn a_unit_deep_in_a_pallet_is_proven_where_the_pallet_is_under_its_lots_recall() {
+    let f = fixture();
+    let g = &f.genesis;
+    let n = &f.nodes[0];
+    let p = verify(g, &n.deep).unwrap();
+    let state = p.state.as_ref().unwrap();
+    // Where the pallet is, with whoever holds it, though the unit has no event of that.
+    assert_eq!(state.custodian, MemberId::from("distributor"));
+    assert_eq!(state.location, Some(gln(DISTRIBUTOR_GLNS[1])));
+    assert_eq!(state.status, Status::Active);
+    assert_eq!(state.parent, Some(f.inner.clone()));
+    assert_eq!(
+        p.containers,
+        vec![ItemId::Sscc(f.inner.clone()), ItemId::Sscc(f.pallet.clone())]
+    );
+    assert_eq!(p.recall.as_deref(), Some(RECALL_ID));
+    assert_eq!(n.deep.events.len(), 2, "commissioned and packed: nothing else of its own");
+    assert_eq!(n.deep.containers.len(), 2);
+    let story: Vec<_> = p.story.iter().map(line).collect();
+    let m = "manufacturer".to_string();
+    let d = "distributor".to_string();
+    let (inner, pallet) = (Some(f.inner.clone()), Some(f.pallet.clone()));
+    assert_eq!(
+        story,
+        vec![
+            (act(Action::Commissioned), m.clone(), None),
+            (act(Action::Packed { into: f.inner.clone() }), m.clone(), None),
+            (
+                act(Action::Packed {
+                    into: f.pallet.clone()
+                }),
+                m.clone(),
+                inner
+            ),
+            (
+                act(Action::Shipped {
+                    shipment: shipment("SH-3"),
+                    to: "distributor".into()
+                }),
+                m.clone(),
+                pallet.clone()
+            ),
+            (
+                act(Action::Received {
+                    shipment: shipment("SH-3")
+                }),
+                d.clone(),
+                pallet.clone()
+            ),
+            (
+                act(Action::Moved {
+                    to: gln(DISTRIBUTOR_GLNS[1])
+                }),
+                d.clone(),
+                pallet
+            ),
+            (format!("recall {RECALL_ID}"), m.clone(), None),
+        ]
+    );
+
+    // Without the pallet's history, or the case's, or the lot: refused by name.
+    let mut b = n.deep.clone();
+    b.containers.retain(|c| c.state.id != ItemId::Sscc(f.pallet.clone()));
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::Story(m) if m.contains("lacks the history")), "{e}");
+    let mut b = n.deep.clone();
+    b.lot = None;
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::Story(m) if m.contains("lacks the unit's lot")), "{e}");
+    // The recall hidden: the lot record no longer is the one the root holds.
+    let mut b = n.deep.clone();
+    if let Some(l) = &mut b.lot {
+        l.record.recall = None;
     }
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::State(m) if m.contains("not the one")), "{e}");
+    // The pallet said to be elsewhere: its state no longer is the proven one.
+    let mut b = n.deep.clone();
+    let k = b
+        .containers
+        .iter()
+        .position(|c| c.state.id == ItemId::Sscc(f.pallet.clone()))
+        .unwrap();
+    b.containers[k].state.location = Some(gln(DISTRIBUTOR_GLNS[0]));
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::State(m) if m.contains("not the one")), "{e}");
+    // One of the pallet's events dropped (its move): the chain no longer ends at its state.
+    let mut b = n.deep.clone();
+    b.containers[k].events.pop();
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::History(m) if m.contains("the state says")), "{e}");
+    // A container the story does not pass through, added.
+    let mut b = n.deep.clone();
+    let case = n.unit.containers[0].clone();
+    b.containers.push(case);
+    b.containers.sort_by(|a, b| a.state.id.cmp(&b.state.id));
+    let e = fails(g, &b);
+    assert!(matches!(&e, BundleError::Story(_)), "{e}");
 }
 
 #[test]
@@ -426,21 +629,26 @@ fn never_commissioned_serial_proves_absent_and_forgeries_fail() {
         assert_eq!(p.height, n.unit.state.height);
     }
     let n = &f.nodes[0];
+    let strip = |b: &mut ProofBundle| {
+        b.state.state = None;
+        b.events.clear();
+        b.containers.clear();
+        b.lot = None;
+        b.transactions.clear();
+    };
 
-    // "Never commissioned" for a commissioned unit: its state and history dropped.
+    // "Never commissioned" for a commissioned unit: its state and story dropped.
     let mut forged = n.unit.clone();
-    forged.state.state = None;
-    forged.events.clear();
+    strip(&mut forged);
     let e = fails(g, &forged);
     assert!(
-        matches!(&e, BundleError::State(m) if m.contains("holds the item")),
+        matches!(&e, BundleError::State(m) if m.contains("the state root holds it")),
         "{e}"
     );
 
     // The same with the unit's head header kept but every other header dropped.
     let mut forged = n.unit.clone();
-    forged.state.state = None;
-    forged.events.clear();
+    strip(&mut forged);
     forged
         .headers
         .retain(|h| h.header.height == forged.state.height);
@@ -457,8 +665,11 @@ fn never_commissioned_serial_proves_absent_and_forgeries_fail() {
         "{e}"
     );
 
-    // ... with the unit's history attached as well.
+    // ... with the unit's story attached as well.
     fabricated.events = n.unit.events.clone();
+    fabricated.containers = n.unit.containers.clone();
+    fabricated.lot = n.unit.lot.clone();
+    fabricated.transactions = n.unit.transactions.clone();
     fabricated.headers = n.unit.headers.clone();
     assert!(matches!(fails(g, &fabricated), BundleError::State(_)));
 
@@ -524,6 +735,8 @@ fn check_name(e: &BundleError) -> &'static str {
         BundleError::Event { .. } => "event",
         BundleError::Origin(_) => "origin",
         BundleError::Replay(_) => "replay",
+        BundleError::Transaction(_) => "transaction",
+        BundleError::Story(_) => "story",
     }
 }
 
@@ -594,6 +807,14 @@ fn certify(g: &Genesis, ch: &CertifiedHeader, signers: &[u16]) -> CertifiedHeade
     out
 }
 
+/// Where `tx` is in the bundle's transactions.
+fn tx_at(b: &ProofBundle, tx: &custody_ledger::hash::Hash32) -> usize {
+    b.transactions
+        .iter()
+        .position(|t| &t.tx.hash() == tx)
+        .unwrap()
+}
+
 #[test]
 fn structural_forgeries_fail_at_the_check_that_names_them() {
     let f = fixture();
@@ -602,62 +823,75 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     let real = &n.unit;
     verify_bundle(g, real).unwrap();
     let last = real.events.len() - 1;
-    assert_eq!(real.events.len(), 12);
+    assert_eq!(real.events.len(), 9);
 
-    // Another item's event in place of the unit's: the twin travelled in the same case,
-    // so its events come from the very same transactions.
+    // Another item's event in place of the unit's: the twin was packed in the same case by
+    // the very same transaction.
     let twin = &n.twin;
+    assert_eq!(twin.events[1].tx, real.events[1].tx);
     let mut b = real.clone();
-    b.events[3].event = twin.events[3].event.clone();
-    let e = fails(g, &b);
-    assert!(
-        matches!(&e, BundleError::History(m) if m.contains("another item")),
-        "{e}"
-    );
-    let mut b = real.clone();
-    b.events[3] = twin.events[3].clone();
+    b.events[1] = twin.events[1].clone();
     let e = fails(g, &b);
     assert!(
         matches!(&e, BundleError::History(m) if m.contains("another item")),
         "{e}"
     );
     // ... renamed to the unit: the hash chain breaks.
-    let mut b = real.clone();
-    b.events[3] = twin.events[3].clone();
-    b.events[3].event.item = f.unit.clone();
+    b.events[1].item = f.unit.clone();
     let e = fails(g, &b);
     assert!(
         matches!(&e, BundleError::History(m) if m.contains("does not follow")),
         "{e}"
     );
-    // An event's transaction swapped for another transaction of the unit.
+    // An event's transaction missing.
     let mut b = real.clone();
-    b.events[4].tx = real.events[5].tx.clone();
-    b.events[4].inclusion = real.events[5].inclusion.clone();
+    b.transactions.remove(tx_at(real, &real.events[4].tx));
     let e = fails(g, &b);
     assert!(
-        matches!(&e, BundleError::Event { seq: 4, reason } if reason.contains("its transaction is")),
+        matches!(&e, BundleError::Event { seq: 4, reason, .. } if reason.contains("lacks its transaction")),
         "{e}"
     );
-    // Inclusion proofs: another position, or a sibling hash changed. The ship through the
-    // case (event 2) and the pharmacy's receipt (event 7) share their blocks with other
-    // transactions.
-    for seq in [2, 7] {
-        let inclusion = &real.events[seq].inclusion;
-        assert!(inclusion.leaf_count >= 2 && !inclusion.lemmas.is_empty());
+    // A transaction the story does not name, added (the pallet's shipment).
+    let ship3 = n
+        .deep
+        .transactions
+        .iter()
+        .find(|t| matches!(&t.tx.tx.payload, Payload::Ship(s) if s.shipment == shipment("SH-3")))
+        .unwrap()
+        .clone();
+    let mut b = real.clone();
+    b.transactions.push(ship3.clone());
+    b.transactions
+        .sort_by_key(|t| (t.height, t.inclusion.index));
+    b.headers.extend(n.deep.headers.iter().cloned());
+    b.headers.sort_by_key(|h| h.header.height);
+    b.headers.dedup_by_key(|h| h.header.height);
+    let e = fails(g, &b);
+    assert!(
+        matches!(&e, BundleError::Transaction(m) if m.contains("not named")),
+        "{e}"
+    );
+    // Inclusion proofs: another position, or a sibling hash changed. The ship of the case
+    // and the pharmacy's receipt share their blocks with other transactions.
+    let shared: Vec<usize> = real
+        .transactions
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.inclusion.leaf_count >= 2 && !t.inclusion.lemmas.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    assert!(shared.len() >= 2, "{shared:?}");
+    for k in shared {
         let mut b = real.clone();
-        let p = &mut b.events[seq].inclusion;
+        let p = &mut b.transactions[k].inclusion;
         p.index = (p.index + 1) % p.leaf_count;
         let e = fails(g, &b);
-        assert!(
-            matches!(&e, BundleError::Event { seq: s, reason } if *s as usize == seq && reason.contains("not in block")),
-            "{e}"
-        );
+        assert!(matches!(&e, BundleError::Transaction(_)), "{e}");
         let mut b = real.clone();
-        b.events[seq].inclusion.lemmas[0] = real.events[0].tx.hash();
+        b.transactions[k].inclusion.lemmas[0] = real.events[0].tx;
         let e = fails(g, &b);
         assert!(
-            matches!(&e, BundleError::Event { seq: s, reason } if *s as usize == seq && reason.contains("not in block")),
+            matches!(&e, BundleError::Transaction(m) if m.contains("not in block")),
             "{e}"
         );
     }
@@ -743,12 +977,9 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     // The older state with its proof and height: it is proven, but the history runs on.
     let mut b = real.clone();
     b.state = older.state.clone();
-    for h in &older.headers {
-        if b.header(h.header.height).is_none() {
-            b.headers.push(h.clone());
-        }
-    }
+    b.headers.extend(older.headers.iter().cloned());
     b.headers.sort_by_key(|h| h.header.height);
+    b.headers.dedup_by_key(|h| h.header.height);
     let e = fails(g, &b);
     assert!(
         matches!(&e, BundleError::History(m) if m.contains("the state says")),
@@ -760,11 +991,11 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     b.headers[2].header = real.headers[3].header.clone();
     let e = fails(g, &b);
     assert!(matches!(&e, BundleError::Certificate(_)), "{e}");
-    // A header swapped, with its certificate, for the block in between the unit's pack and
-    // ship (certified, in order, but not the block the unit was shipped in).
-    let ship = real.events[2].event.height;
-    assert!(real.events[1].event.height < f.aside.header.height);
-    assert!(f.aside.header.height < ship);
+    // A header swapped, with its certificate, for the block in between the case's pack and
+    // ship (certified, in order, but not the block the case was shipped in).
+    let case_events = &real.containers[0].events;
+    let (pack, ship) = (case_events[1].height, case_events[2].height);
+    assert!(pack < f.aside.header.height && f.aside.header.height < ship);
     let mut b = real.clone();
     let i = b
         .headers
@@ -774,7 +1005,7 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     b.headers[i] = f.aside.clone();
     let e = fails(g, &b);
     assert!(
-        matches!(&e, BundleError::Event { seq: 2, reason } if reason.contains("no certified header")),
+        matches!(&e, BundleError::Transaction(m) if m.contains("no certified header")),
         "{e}"
     );
     // The head header swapped for an earlier block's.
@@ -789,4 +1020,17 @@ fn structural_forgeries_fail_at_the_check_that_names_them() {
     let mut b = real.clone();
     b.chain_id = "another-chain".into();
     assert!(matches!(fails(g, &b), BundleError::Chain(_)));
+}
+
+#[test]
+fn a_bundle_of_the_previous_format_is_refused_by_version() {
+    let f = fixture();
+    let mut bytes = f.nodes[0].unit.to_bytes();
+    // The version leads the encoded bundle, right after the magic bytes.
+    assert_eq!(bytes[8], 2);
+    bytes[8] = 1;
+    assert_eq!(
+        verify_bundle_bytes(&f.genesis, &bytes).unwrap_err(),
+        BundleError::Format(BundleFormatError::Version(1))
+    );
 }

@@ -90,3 +90,125 @@ impl Changes {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gs1::{Expiry, Gtin, Lot};
+    use crate::smt::{MemNodeStore, Smt};
+    use crate::state::records::{LotRecall, ShipmentStatus};
+
+    fn root(ch: &Changes) -> Hash32 {
+        Smt::update(&MemNodeStore::new(), Smt::empty_root(), &ch.leaves())
+            .expect("an empty tree takes any update")
+            .root
+    }
+
+    fn base() -> Changes {
+        let gtin = Gtin::parse("10614141000019").expect("GTIN");
+        let lot = Lot::parse("L1").expect("lot");
+        let mut ch = Changes::default();
+        ch.shipments.insert(
+            ShipmentId("SH-1".into()),
+            Shipment {
+                id: ShipmentId("SH-1".into()),
+                from: "manufacturer".into(),
+                to: "distributor".into(),
+                items: vec![],
+                outstanding: 1,
+                units: 10,
+                shipped_tx: Hash32::ZERO,
+                shipped_height: 1,
+                status: ShipmentStatus::InTransit,
+                receipt: None,
+            },
+        );
+        ch.recalls.insert(
+            "R1".into(),
+            RecallRecord {
+                recall_id: "R1".into(),
+                gtin: gtin.clone(),
+                lots: vec![lot.clone()],
+                by: "manufacturer".into(),
+                reason: "why".into(),
+                tx: Hash32::ZERO,
+                height: 2,
+                affected: 10,
+            },
+        );
+        ch.lots.insert(
+            (gtin.clone(), lot.clone()),
+            LotRecord {
+                gtin,
+                lot,
+                expiry: Expiry::parse("301231").expect("expiry"),
+                units: 10,
+                created_height: 1,
+                recall: None,
+            },
+        );
+        ch.sequences.insert("manufacturer".into(), 3);
+        ch
+    }
+
+    #[test]
+    fn replicas_differing_in_any_record_have_different_roots() {
+        let r = root(&base());
+        assert_eq!(r, root(&base()), "the root is a function of the records");
+        let mut shipment = base();
+        if let Some(s) = shipment.shipments.values_mut().next() {
+            s.outstanding = 0;
+        }
+        let mut recall = base();
+        if let Some(x) = recall.recalls.values_mut().next() {
+            x.affected = 11;
+        }
+        let mut lot = base();
+        if let Some(l) = lot.lots.values_mut().next() {
+            l.recall = Some(LotRecall {
+                recall_id: "R1".into(),
+                tx: Hash32::ZERO,
+                height: 2,
+                tx_index: 0,
+                by: "manufacturer".into(),
+                time_ms: 0,
+            });
+        }
+        let mut sequence = base();
+        sequence.sequences.insert("manufacturer".into(), 4);
+        let mut other_member = base();
+        other_member.sequences.insert("distributor".into(), 3);
+        let roots = [
+            r,
+            root(&shipment),
+            root(&recall),
+            root(&lot),
+            root(&sequence),
+            root(&other_member),
+        ];
+        for (i, a) in roots.iter().enumerate() {
+            for b in &roots[i + 1..] {
+                assert_ne!(a, b, "two different states share a root");
+            }
+        }
+    }
+
+    #[test]
+    fn each_kind_of_record_has_its_own_key() {
+        let gtin = Gtin::parse("10614141000019").expect("GTIN");
+        let lot = Lot::parse("L1").expect("lot");
+        let m = MemberId::from("R1");
+        let s = ShipmentId("R1".into());
+        let keys = [
+            StateKey::Lot(&gtin, &lot).hash(),
+            StateKey::Shipment(&s).hash(),
+            StateKey::Recall("R1").hash(),
+            StateKey::Sequence(&m).hash(),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The pool itself (see the module documentation).
 
 use custody_ledger::genesis::{Genesis, MemberId};
-use custody_ledger::gs1::ItemId;
+use custody_ledger::gs1::{Gtin, ItemId, Lot};
 use custody_ledger::hash::Hash32;
 use custody_ledger::state::{
     apply, ApplyError, BlockContext, Changes, Overlay, StateError, StateView,
@@ -47,6 +47,7 @@ enum Key {
     Item(ItemId),
     Shipment(ShipmentId),
     Recall(String),
+    Lot(Gtin, Lot),
     Sequence(MemberId),
 }
 
@@ -57,12 +58,32 @@ struct Entry {
     touched: Vec<Key>,
 }
 
+/// What pending transactions passed over for a block hold back: their signers and the
+/// entries they write.
+#[derive(Default)]
+struct Waiting<'a> {
+    signers: HashSet<&'a MemberId>,
+    keys: HashSet<&'a Key>,
+}
+
+impl<'a> Waiting<'a> {
+    fn add(&mut self, e: &'a Entry) {
+        self.signers.insert(&e.tx.tx.tx.signer);
+        self.keys.extend(e.touched.iter());
+    }
+
+    fn holds_back(&self, e: &Entry) -> bool {
+        self.signers.contains(&e.tx.tx.tx.signer) || e.touched.iter().any(|k| self.keys.contains(k))
+    }
+}
+
 /// Pending transactions and the state changes they make together.
 ///
-/// The stacked changes are kept incrementally: when a block commits exactly the oldest
-/// pending transactions in pool order (the usual case), the entries they were the last to
-/// write are dropped (the committed state now holds them) and nothing is re-applied. Any
-/// other block makes the pool re-apply what is left on the new state.
+/// The stacked changes are kept incrementally: when a block commits pending transactions
+/// in pool order, each independent of those it passed over (the oldest ones, or a batch
+/// this pool built), the entries they were the last to write are dropped (the committed
+/// state now holds them) and nothing is re-applied. Any other block makes the pool
+/// re-apply what is left on the new state.
 pub struct Mempool {
     pending: VecDeque<Entry>,
     hashes: HashSet<Hash32>,
@@ -158,6 +179,12 @@ impl Mempool {
             .map(|k| Key::Item(k.clone()))
             .chain(changes.shipments.keys().map(|k| Key::Shipment(k.clone())))
             .chain(changes.recalls.keys().map(|k| Key::Recall(k.clone())))
+            .chain(
+                changes
+                    .lots
+                    .keys()
+                    .map(|(g, l)| Key::Lot(g.clone(), l.clone())),
+            )
             .chain(changes.sequences.keys().map(|k| Key::Sequence(k.clone())))
             .collect();
         for k in &touched {
@@ -167,16 +194,26 @@ impl Mempool {
         touched
     }
 
-    /// Pending transactions for the next block, oldest first: at most `max_txs`, and no more
-    /// than `max_items` items in all (but always at least one transaction).
+    /// Pending transactions for the next block, in pool order: at most `max_txs`, and no
+    /// more than `max_items` items in all (but always at least one transaction). One that
+    /// does not fit waits for a later block, and so does everything after it that may
+    /// depend on it (the same signer, or a state entry it writes); independent ones behind
+    /// it still go: one member's burst of large transactions does not hold back the
+    /// others'.
     pub fn batch(&self, max_txs: usize, max_items: usize) -> Vec<PendingTx> {
         let mut items = 0;
         let mut out = Vec::new();
-        for e in self.pending.iter().take(max_txs) {
-            items += e.tx.tx.tx.payload.item_count();
-            if items > max_items && !out.is_empty() {
+        let mut waiting = Waiting::default();
+        for e in &self.pending {
+            if out.len() >= max_txs {
                 break;
             }
+            let n = e.tx.tx.tx.payload.item_count();
+            if waiting.holds_back(e) || (items + n > max_items && !out.is_empty()) {
+                waiting.add(e);
+                continue;
+            }
+            items += n;
             out.push(e.tx.clone());
         }
         out
@@ -192,18 +229,18 @@ impl Mempool {
         included: &[Hash32],
         next_ctx: impl Fn(Hash32) -> BlockContext,
     ) -> Vec<(Hash32, ApplyError)> {
-        let is_prefix = included.len() <= self.pending.len()
-            && self
+        if self.is_independent_subsequence(included) {
+            // What stays pending was applied on top of the same entries the block wrote:
+            // nothing to re-apply.
+            let gone: HashSet<&Hash32> = included.iter().collect();
+            let (done, rest): (Vec<Entry>, Vec<Entry>) = self
                 .pending
-                .iter()
-                .zip(included)
-                .all(|(e, h)| &e.tx.hash == h);
-        if is_prefix {
-            for _ in 0..included.len() {
-                if let Some(e) = self.pending.pop_front() {
-                    self.hashes.remove(&e.tx.hash);
-                    self.forget(&e);
-                }
+                .drain(..)
+                .partition(|e| gone.contains(&e.tx.hash));
+            self.pending = rest.into();
+            for e in done {
+                self.hashes.remove(&e.tx.hash);
+                self.forget(&e);
             }
             return Vec::new();
         }
@@ -237,6 +274,28 @@ impl Mempool {
         evicted
     }
 
+    /// Does the block hold pending transactions in pool order, each independent of every
+    /// pending one it passed (as [`batch`](Self::batch) builds them)? A prefix of the pool
+    /// always is.
+    fn is_independent_subsequence(&self, included: &[Hash32]) -> bool {
+        let mut next = included.iter().peekable();
+        let mut waiting = Waiting::default();
+        for e in &self.pending {
+            let Some(h) = next.peek() else {
+                return true;
+            };
+            if &e.tx.hash == *h {
+                if waiting.holds_back(e) {
+                    return false;
+                }
+                next.next();
+            } else {
+                waiting.add(e);
+            }
+        }
+        next.peek().is_none()
+    }
+
     /// Drops the stacked entries a committed transaction was the last to write: the
     /// committed state holds them now.
     fn forget(&mut self, e: &Entry) {
@@ -254,6 +313,9 @@ impl Mempool {
                 }
                 Key::Recall(id) => {
                     self.changes.recalls.remove(id);
+                }
+                Key::Lot(g, l) => {
+                    self.changes.lots.remove(&(g.clone(), l.clone()));
                 }
                 Key::Sequence(m) => {
                     self.changes.sequences.remove(m);
@@ -333,7 +395,63 @@ mod tests {
             height: 1,
             time_ms: 10,
             tx_hash: tx.hash(),
+            tx_index: 0,
         }
+    }
+
+    #[test]
+    fn a_transaction_too_large_for_the_block_waits_without_holding_back_independent_ones() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let other = SigningKey::from_bytes(&[2; 32]);
+        let mut g = genesis(&key);
+        g.members.push(Member {
+            name: "distributor".into(),
+            public_key: public_key(&other),
+            roles: vec![Role::Distributor],
+            company_prefixes: vec!["0614142".into()],
+            glns: vec![],
+        });
+        let store = Store::in_memory(&g);
+        let mut pool = Mempool::new(10);
+        let m1 = commission(&g, &key, 1, &["A"]);
+        let m2 = commission(&g, &key, 2, &["B", "C", "D", "E", "F"]);
+        let m3 = moving(&g, &key, 3, "B");
+        let d1 = Transaction {
+            chain_id: g.chain_id.clone(),
+            signer: "distributor".into(),
+            sequence: 1,
+            event_time_ms: 1,
+            payload: Payload::Commission(Commission {
+                gtin: Gtin::parse("10614142000018").unwrap(),
+                lot: Lot::parse("D").unwrap(),
+                expiry: Expiry::parse("301231").unwrap(),
+                serials: vec![Serial::parse("1").unwrap()],
+                location: None,
+            }),
+        }
+        .sign(&other);
+        for tx in [&m1, &m2, &m3, &d1] {
+            pool.admit(&store, &g, tx.clone(), ctx(tx)).unwrap();
+        }
+        // Three items per block: the five-item commission waits, and so does the move that
+        // depends on it (same signer); the distributor's commission does not.
+        let hashes = |b: Vec<PendingTx>| b.into_iter().map(|p| p.hash).collect::<Vec<_>>();
+        assert_eq!(hashes(pool.batch(10, 3)), vec![m1.hash(), d1.hash()]);
+        assert!(pool.is_independent_subsequence(&[m1.hash(), d1.hash()]));
+        // A block that put the move before what it depends on is not this pool's order.
+        assert!(!pool.is_independent_subsequence(&[m1.hash(), m3.hash()]));
+        assert!(!pool.is_independent_subsequence(&[d1.hash(), m1.hash()]));
+        let evicted = pool.after_commit(&store, &g, &[m1.hash(), d1.hash()], |h| BlockContext {
+            height: 2,
+            time_ms: 10,
+            tx_hash: h,
+            tx_index: 0,
+        });
+        assert!(evicted.is_empty());
+        assert_eq!(pool.len(), 2);
+        assert!(pool.contains(&m2.hash()) && pool.contains(&m3.hash()));
+        // Alone at the head of the pool, the large one goes (a block takes at least one).
+        assert_eq!(hashes(pool.batch(10, 3)), vec![m2.hash()]);
     }
 
     #[test]
@@ -429,6 +547,7 @@ mod tests {
             height: 1,
             time_ms: 10,
             tx_hash: h,
+            tx_index: 0,
         });
         assert_eq!(evicted.len(), 1);
         assert_eq!(evicted[0].0, m.hash());
@@ -459,6 +578,7 @@ mod tests {
             height: 2,
             time_ms: 10,
             tx_hash: h,
+            tx_index: 0,
         });
         assert!(evicted.is_empty());
         assert_eq!(pool.len(), 1);

@@ -637,6 +637,11 @@ impl<B: KvBackend> Store<B> {
         self.get_decoded(&keys::recall(recall_id), || format!("recall {recall_id}"))
     }
 
+    /// Every unit of a lot ever commissioned, in item-key order.
+    pub fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StorageError> {
+        self.items_by_lot(gtin, lot, None, usize::MAX)
+    }
+
     /// A lot's record.
     pub fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StorageError> {
         let _r = self.read();

@@ -38,9 +38,12 @@ pub const DISTRIBUTOR_GLNS: [&str; 2] = ["0614142000004", "0614142000011"];
 /// The pharmacy's location.
 pub const PHARMACY_GLN: &str = "0614143000003";
 
-/// Event times start here (a date well before the test GTIN's expiry) and move on a minute
-/// per transaction.
-const FIRST_EVENT_MS: u64 = 1_700_000_000_000;
+/// Event times start a day before the cluster does (the chain takes event times up to a
+/// week behind its block times and never ahead of them) and move on a second per
+/// transaction.
+fn first_event_ms() -> u64 {
+    custody_node::node::now_ms() - 24 * 3600 * 1000
+}
 
 /// Delivers every validator's messages to the others, except to and from cut ones, and
 /// keeps a log of everything each validator sent.
@@ -286,7 +289,7 @@ impl Cluster {
             validators: (0..N).map(|_| None).collect(),
             member_keys,
             sequences: BTreeMap::new(),
-            next_event_ms: FIRST_EVENT_MS,
+            next_event_ms: first_event_ms(),
         };
         for i in 0..N {
             c.start(i);
@@ -385,7 +388,7 @@ impl Cluster {
         let tx = self.sign(member, payload);
         self.sequences
             .insert(MemberId::from(member), tx.tx.sequence);
-        self.next_event_ms += 60_000;
+        self.next_event_ms += 1_000;
         // A validator that is behind refuses it (its sequence is ahead of what it has
         // seen), as it would refuse it from gossip; the others take it.
         let mut refusals = Vec::new();

@@ -116,7 +116,7 @@ async fn main() -> Result<()> {
             chain_id: chain.into(),
             signer: own_name.clone(),
             sequence: 1 + u64::from(round),
-            event_time_ms: 1_700_000_000_000,
+            event_time_ms: custody_node::node::now_ms(),
             payload: Payload::SetStatus(SetStatus {
                 items: vec![ItemId::parse("(01)10614141000019(21)BIG")?],
                 status: StatusChange::Quarantine,
@@ -138,7 +138,7 @@ async fn main() -> Result<()> {
             chain_id: chain.into(),
             signer: MemberId(args.impersonate.clone()),
             sequence: 1 + u64::from(round),
-            event_time_ms: 1_700_000_000_000,
+            event_time_ms: custody_node::node::now_ms(),
             payload: Payload::Commission(Commission {
                 gtin: Gtin::parse("10614141000019")?,
                 lot: Lot::parse("FORGED")?,

@@ -249,16 +249,19 @@ pub fn sequences_shipments_and_recalls<B: KvBackend>(store: &Store<B>, fx: &Fixt
     assert_eq!(r1.affected, 3);
     assert_eq!(r1.height, 3);
     assert!(store.recall("R2").unwrap().is_none());
-    assert_eq!(
-        store.lot_recall(&gtin(), &lot("L2")).unwrap(),
-        Some("R1".to_string())
-    );
-    assert_eq!(store.lot_recall(&gtin(), &lot("L1")).unwrap(), None);
+    let recall_of = |l: &str| {
+        store
+            .lot(&gtin(), &lot(l))
+            .unwrap()
+            .and_then(|r| r.recall)
+            .map(|r| r.recall_id)
+    };
+    assert_eq!(recall_of("L2"), Some("R1".to_string()));
+    assert_eq!(recall_of("L1"), None);
+    // A recall writes no unit: each unit is under its lot's recall.
     for id in units(&["B1", "B2", "B3"]) {
-        assert_eq!(
-            store.item(&id).unwrap().unwrap().recall.as_deref(),
-            Some("R1")
-        );
+        let e = store.effective(&id).unwrap().unwrap();
+        assert_eq!(e.recall().map(|r| r.recall_id.as_str()), Some("R1"));
     }
 }
 
@@ -267,16 +270,9 @@ pub fn store_is_a_state_view_for_the_rules<B: KvBackend>(store: &Store<B>, fx: &
     // The rules, reading through the store, see committed serials and sequences.
     assert_eq!(Overlay::new(store).last_sequence(&MFR.into()).unwrap(), 2);
     assert!(StateView::item(store, &unit("A1")).unwrap().is_some());
-    assert_eq!(
-        StateView::lot_items(store, &gtin(), &lot("L2"))
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(
-        StateView::lot_recall(store, &gtin(), &lot("L2")).unwrap(),
-        None
-    );
+    let l2 = StateView::lot(store, &gtin(), &lot("L2")).unwrap().unwrap();
+    assert_eq!(l2.units, 3);
+    assert_eq!(l2.recall, None);
     let stx = custody_ledger::transaction::Transaction {
         chain_id: fx.genesis.chain_id.clone(),
         signer: MFR.into(),
@@ -289,6 +285,7 @@ pub fn store_is_a_state_view_for_the_rules<B: KvBackend>(store: &Store<B>, fx: &
         height: 2,
         time_ms: T0 + 2_000,
         tx_hash: stx.hash(),
+        tx_index: 0,
     };
     let err = Overlay::new(store)
         .apply(&fx.genesis, &stx, &ctx)

@@ -131,6 +131,7 @@ impl Fixture {
                 height,
                 time_ms,
                 tx_hash: stx.hash(),
+                tx_index: signed.len() as u32,
             };
             overlay
                 .apply(&self.genesis, &stx, &ctx)
@@ -195,9 +196,10 @@ pub fn ship(id: &str, to: &str, serials: &[&str]) -> Payload {
     })
 }
 
-pub fn receive(id: &str, at: &str) -> Payload {
+pub fn receive(id: &str, at: &str, serials: &[&str]) -> Payload {
     Payload::Receive(Receive {
         shipment: ShipmentId(id.into()),
+        accepted: serials.iter().map(|s| unit(s)).collect(),
         rejected: vec![],
         missing: vec![],
         unexpected: vec![],
@@ -237,7 +239,7 @@ pub fn scenario() -> Vec<Vec<(&'static str, Payload)>> {
             (MFR, destroy(&["A5"])),
         ],
         vec![
-            (DIST, receive("SH1", DIST_GLN)),
+            (DIST, receive("SH1", DIST_GLN, &["A1", "A2"])),
             (MFR, recall("R1", &["L2"])),
         ],
     ]

@@ -70,7 +70,7 @@ fn another_format_version_is_refused() {
             err,
             StorageError::UnsupportedFormat {
                 found: 99,
-                supported: 1
+                supported: crate::storage::FORMAT_VERSION
             }
         ),
         "{err}"
