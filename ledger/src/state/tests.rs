@@ -17,6 +17,7 @@ use crate::transaction::{
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 
+mod findings;
 mod lifecycle;
 mod overlay;
 mod rejections;
@@ -143,6 +144,13 @@ impl Harness {
         }
     }
 
+    /// A harness whose chain parameters `f` changed.
+    pub fn with_params(f: impl FnOnce(&mut crate::genesis::ChainParams)) -> Self {
+        let mut h = Harness::new();
+        f(&mut h.genesis.params);
+        h
+    }
+
     /// The signer's next sequence number.
     pub fn next_seq(&self, who: &str) -> u64 {
         self.state
@@ -166,6 +174,28 @@ impl Harness {
 
     pub fn sign(&self, who: &str, payload: Payload) -> SignedTransaction {
         self.unsigned(who, payload).sign(&self.keys[who])
+    }
+
+    /// Signs `payload` by `who` claiming event time `event_ms`.
+    pub fn sign_at(&self, who: &str, event_ms: u64, payload: Payload) -> SignedTransaction {
+        let mut t = self.unsigned(who, payload);
+        t.event_time_ms = event_ms;
+        t.sign(&self.keys[who])
+    }
+
+    /// Signs and runs a transaction claiming event time `event_ms` that must break `rule`.
+    pub fn expect_at(&mut self, who: &str, event_ms: u64, payload: Payload, rule: RuleError) {
+        let tx = self.sign_at(who, event_ms, payload);
+        assert_eq!(self.reject_tx(&tx), ApplyError::Rule(rule));
+    }
+
+    /// Signs and runs a transaction claiming event time `event_ms`; panics unless accepted.
+    pub fn ok_at(&mut self, who: &str, event_ms: u64, payload: Payload) -> Changes {
+        let tx = self.sign_at(who, event_ms, payload);
+        match self.run(&tx) {
+            Ok(ch) => ch,
+            Err(e) => panic!("{who}'s {} was rejected: {e}", tx.tx.payload.kind()),
+        }
     }
 
     /// The block context the next [`Harness::run`] uses.
