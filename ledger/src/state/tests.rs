@@ -17,6 +17,7 @@ use crate::transaction::{
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 
+mod containers;
 mod findings;
 mod lifecycle;
 mod overlay;
