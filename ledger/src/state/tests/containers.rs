@@ -95,7 +95,10 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
     // Ship: the pallet's event only; every unit travels.
     costs.push((
         "ship",
-        n.cost("manufacturer", ship("S1", "distributor", &[p.clone()])),
+        n.cost(
+            "manufacturer",
+            ship("S1", "distributor", std::slice::from_ref(&p)),
+        ),
     ));
     assert_eq!(n.h.state.shipments[&sid("S1")].units, l1 + 1);
     for id in n.all_units() {
@@ -109,7 +112,10 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
     // Receive (nowhere in particular), then move it.
     let r = n.h.receive("S1", &[], &[]);
     costs.push(("receive", n.cost("distributor", r)));
-    costs.push(("move", n.cost("distributor", move_to(&[p.clone()], D_GLN))));
+    costs.push((
+        "move",
+        n.cost("distributor", move_to(std::slice::from_ref(&p), D_GLN)),
+    ));
     for id in n.all_units() {
         let s = n.h.view(&id);
         assert_eq!(s.custodian, m("distributor"), "{id}");
@@ -127,7 +133,11 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
         "hold pallet",
         n.cost(
             "distributor",
-            set_status(&[p.clone()], StatusChange::Quarantine, "inspection"),
+            set_status(
+                std::slice::from_ref(&p),
+                StatusChange::Quarantine,
+                "inspection",
+            ),
         ),
     ));
     for id in n.all_units() {
@@ -137,7 +147,7 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
     }
     n.h.expect(
         "distributor",
-        ship("S2", "pharmacy", &[p.clone()]),
+        ship("S2", "pharmacy", std::slice::from_ref(&p)),
         RuleError::Restricted {
             item: p.clone(),
             why: "quarantined (inspection)".into(),
@@ -148,7 +158,7 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
         "release pallet",
         n.cost(
             "distributor",
-            set_status(&[p.clone()], StatusChange::Release, "fine"),
+            set_status(std::slice::from_ref(&p), StatusChange::Release, "fine"),
         ),
     ));
     assert!(n.all_units().iter().all(|id| n.h.eff(id).hold().is_none()));
@@ -166,7 +176,7 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
     assert_eq!(n.h.contents(&n.cases[0]).held, 1);
     n.h.expect(
         "distributor",
-        ship("S2", "pharmacy", &[p.clone()]),
+        ship("S2", "pharmacy", std::slice::from_ref(&p)),
         RuleError::Restricted {
             item: p.clone(),
             why: "holding 1 items on hold".into(),
@@ -186,7 +196,10 @@ fn pallet_travels(cases: usize, per_case: usize) -> Vec<(&'static str, (usize, u
     // On to the pharmacy, which refuses x out of case 0.
     costs.push((
         "ship on",
-        n.cost("distributor", ship("S2", "pharmacy", &[p.clone()])),
+        n.cost(
+            "distributor",
+            ship("S2", "pharmacy", std::slice::from_ref(&p)),
+        ),
     ));
     let x = n.x.clone();
     let r =
@@ -338,7 +351,10 @@ fn a_held_unit_refused_at_receipt_leaves_the_summaries() {
         set_status(std::slice::from_ref(&u0), StatusChange::Damaged, "crushed"),
     );
     // Restricted, but the manufacturer owns everything on it: it may go back.
-    n.h.ok("distributor", ship("S2", "manufacturer", &[p.clone()]));
+    n.h.ok(
+        "distributor",
+        ship("S2", "manufacturer", std::slice::from_ref(&p)),
+    );
     let r = n.h.receive("S2", std::slice::from_ref(&u0), &[]);
     let ch = n.h.ok("manufacturer", r);
     assert_eq!((ch.events.len(), ch.items.len()), (3, 3));

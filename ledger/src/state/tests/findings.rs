@@ -530,12 +530,19 @@ fn refusing_an_item_inside_a_refused_container() {
     }
     h.expect(
         "distributor",
-        receive_accepting("S1", &accepted, &[c.clone()], &u[..1], &[], None),
+        receive_accepting(
+            "S1",
+            &accepted,
+            std::slice::from_ref(&c),
+            &u[..1],
+            &[],
+            None,
+        ),
         not_accepted(&u[0], &c),
     );
     h.ok(
         "distributor",
-        receive_accepting("S1", &accepted, &[c.clone()], &[], &[], None),
+        receive_accepting("S1", &accepted, std::slice::from_ref(&c), &[], &[], None),
     );
     assert_eq!(h.view(&u[0]).custodian, m("manufacturer"));
     assert_eq!(h.item(&u[0]).parent, Some(case));
