@@ -18,6 +18,7 @@ use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 
 mod containers;
+mod cost;
 mod findings;
 mod lifecycle;
 mod overlay;
