@@ -469,8 +469,8 @@ impl World {
         w
     }
 
-    /// Every container's summary matches its contents, item by item; every open shipment
-    /// counts the items still travelling in it.
+    /// Every container's summary matches its contents, item by item; every item's way ends
+    /// with its holder; every open shipment counts the items still travelling in it.
     fn check_summaries(&self) {
         let mut want: BTreeMap<ItemId, Contents> = BTreeMap::new();
         for s in self.h.state.items.values() {
@@ -518,6 +518,19 @@ impl World {
                 w.depth
             );
             assert!(got.depth <= NESTING, "{id}: depth {}", got.depth);
+        }
+        // The way an item came ends with whoever holds it.
+        for s in self.h.state.items.values() {
+            if s.parent.is_none() {
+                assert_eq!(s.route.last(), Some(&s.custodian), "{}: route", s.id);
+            }
+            let v = self.view(&s.id);
+            assert_eq!(
+                v.route.last(),
+                Some(&v.custodian),
+                "{}: effective route",
+                s.id
+            );
         }
         for s in self.h.state.shipments.values() {
             let travelling = s
