@@ -809,9 +809,17 @@ impl<V: StateView> Work<'_, V> {
             }
         }
         // Refusals first, while the containers they travel in are still the shipper's.
+        // `done`: the refusals applied so far (no longer travelling, nor inside anything).
+        let mut done: BTreeSet<&ItemId> = BTreeSet::new();
         for (list, fate) in [(&r.rejected, Fate::Rejected), (&r.missing, Fate::Missing)] {
             for id in list {
                 let e = self.effective(id)?;
+                if let Some(a) = e.ancestors.iter().find(|a| done.contains(&a.id)) {
+                    return rule(RuleError::ContainerNotAccepted {
+                        item: id.clone(),
+                        container: a.id.clone(),
+                    });
+                }
                 if !Self::travels_in(e.top(), &r.shipment) {
                     return not_in(id);
                 }
@@ -873,6 +881,7 @@ impl<V: StateView> Work<'_, V> {
                     },
                 };
                 self.record(s, action)?;
+                done.insert(id);
             }
         }
         let mut units = 0u64;

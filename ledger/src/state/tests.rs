@@ -9,6 +9,7 @@ use crate::genesis::tests::demo;
 use crate::genesis::{Genesis, MemberId};
 use crate::gs1::{check_digit, Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin, Sscc};
 use crate::hash::Hash32;
+use crate::state::story::{story, StoryEntry};
 use crate::transaction::{
     Commission, Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return,
     SetStatus, Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack,
@@ -16,6 +17,9 @@ use crate::transaction::{
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 
+mod containers;
+mod cost;
+mod findings;
 mod lifecycle;
 mod overlay;
 mod rejections;
@@ -28,6 +32,7 @@ pub(crate) struct MemState {
     pub sequences: BTreeMap<MemberId, u64>,
     pub shipments: BTreeMap<ShipmentId, Shipment>,
     pub recalls: BTreeMap<String, RecallRecord>,
+    pub lots: BTreeMap<(Gtin, Lot), LotRecord>,
     pub events: Vec<ItemEvent>,
 }
 
@@ -44,24 +49,8 @@ impl StateView for MemState {
     fn recall(&self, id: &str) -> Result<Option<RecallRecord>, StateError> {
         Ok(self.recalls.get(id).cloned())
     }
-    fn lot_recall(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<String>, StateError> {
-        Ok(self
-            .recalls
-            .values()
-            .find(|r| &r.gtin == gtin && r.lots.contains(lot))
-            .map(|r| r.recall_id.clone()))
-    }
-    fn lot_items(&self, gtin: &Gtin, lot: &Lot) -> Result<Vec<ItemId>, StateError> {
-        Ok(self
-            .items
-            .values()
-            .filter(|s| {
-                s.product
-                    .as_ref()
-                    .is_some_and(|p| &p.gtin == gtin && &p.lot == lot)
-            })
-            .map(|s| s.id.clone())
-            .collect())
+    fn lot(&self, gtin: &Gtin, lot: &Lot) -> Result<Option<LotRecord>, StateError> {
+        Ok(self.lots.get(&(gtin.clone(), lot.clone())).cloned())
     }
 }
 
@@ -73,6 +62,7 @@ impl MemState {
         self.events.extend(ch.events);
         self.shipments.extend(ch.shipments);
         self.recalls.extend(ch.recalls);
+        self.lots.extend(ch.lots);
         self.sequences.extend(ch.sequences);
     }
 
@@ -86,6 +76,24 @@ impl MemState {
     /// The item's events, oldest first.
     pub fn history(&self, id: &ItemId) -> Vec<&ItemEvent> {
         self.events.iter().filter(|e| &e.item == id).collect()
+    }
+
+    /// The item's story: its own events, its containers' while inside, its lot's recall.
+    pub fn story(&self, id: &ItemId) -> Vec<StoryEntry> {
+        let own: Vec<ItemEvent> = self.history(id).into_iter().cloned().collect();
+        let mut containers: BTreeMap<Sscc, Vec<ItemEvent>> = BTreeMap::new();
+        for e in &self.events {
+            if let ItemId::Sscc(s) = &e.item {
+                containers.entry(s.clone()).or_default().push(e.clone());
+            }
+        }
+        let recall = self
+            .get(id)
+            .product
+            .as_ref()
+            .and_then(|p| self.lots.get(&(p.gtin.clone(), p.lot.clone())))
+            .and_then(|l| l.recall.as_ref());
+        story(&own, &containers, recall).unwrap()
     }
 
     /// Checks every item's history is a hash chain ending at its head.
@@ -104,14 +112,20 @@ impl MemState {
     }
 }
 
-/// Block time (and default event time) of every harness transaction.
+/// Block time (and default event time) of harness transactions, unless a test moves
+/// [`Harness::now`]: 2023-11-14T22:13:20Z.
 pub(crate) const T0: u64 = 1_700_000_000_000;
+
+/// One day, milliseconds.
+pub(crate) const DAY_MS: u64 = 86_400_000;
 
 pub(crate) struct Harness {
     pub genesis: Genesis,
     pub keys: BTreeMap<String, SigningKey>,
     pub state: MemState,
     pub height: u64,
+    /// Block time of the next transaction, and the event time it claims by default.
+    pub now: u64,
 }
 
 impl Harness {
@@ -128,7 +142,15 @@ impl Harness {
             keys,
             state: MemState::default(),
             height: 0,
+            now: T0,
         }
+    }
+
+    /// A harness whose chain parameters `f` changed.
+    pub fn with_params(f: impl FnOnce(&mut crate::genesis::ChainParams)) -> Self {
+        let mut h = Harness::new();
+        f(&mut h.genesis.params);
+        h
     }
 
     /// The signer's next sequence number.
@@ -147,7 +169,7 @@ impl Harness {
             chain_id: self.genesis.chain_id.clone(),
             signer: who.into(),
             sequence: self.next_seq(who),
-            event_time_ms: T0,
+            event_time_ms: self.now,
             payload,
         }
     }
@@ -156,12 +178,35 @@ impl Harness {
         self.unsigned(who, payload).sign(&self.keys[who])
     }
 
+    /// Signs `payload` by `who` claiming event time `event_ms`.
+    pub fn sign_at(&self, who: &str, event_ms: u64, payload: Payload) -> SignedTransaction {
+        let mut t = self.unsigned(who, payload);
+        t.event_time_ms = event_ms;
+        t.sign(&self.keys[who])
+    }
+
+    /// Signs and runs a transaction claiming event time `event_ms` that must break `rule`.
+    pub fn expect_at(&mut self, who: &str, event_ms: u64, payload: Payload, rule: RuleError) {
+        let tx = self.sign_at(who, event_ms, payload);
+        assert_eq!(self.reject_tx(&tx), ApplyError::Rule(rule));
+    }
+
+    /// Signs and runs a transaction claiming event time `event_ms`; panics unless accepted.
+    pub fn ok_at(&mut self, who: &str, event_ms: u64, payload: Payload) -> Changes {
+        let tx = self.sign_at(who, event_ms, payload);
+        match self.run(&tx) {
+            Ok(ch) => ch,
+            Err(e) => panic!("{who}'s {} was rejected: {e}", tx.tx.payload.kind()),
+        }
+    }
+
     /// The block context the next [`Harness::run`] uses.
     pub fn next_ctx(&self, stx: &SignedTransaction) -> BlockContext {
         BlockContext {
             height: self.height + 1,
-            time_ms: T0,
+            time_ms: self.now,
             tx_hash: stx.hash(),
+            tx_index: 0,
         }
     }
 
@@ -222,11 +267,71 @@ impl Harness {
     /// Ships and receives (nothing rejected) from `from` to `to`.
     pub fn transfer(&mut self, from: &str, to: &str, shipment: &str, items: &[ItemId]) {
         self.ok(from, ship(shipment, to, items));
-        self.ok(to, receive(shipment, &[], &[]));
+        let r = self.receive(shipment, &[], &[]);
+        self.ok(to, r);
     }
 
+    /// The item's own state.
     pub fn item(&self, id: &ItemId) -> &ItemState {
         self.state.get(id)
+    }
+
+    /// The item with its containers and lot (panics if unknown).
+    pub fn eff(&self, id: &ItemId) -> Effective {
+        resolve(&self.state, id, self.genesis.params.max_nesting)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} is not in the state"))
+    }
+
+    /// The item as readers see it: its own state with custodian, location, status,
+    /// shipment, hold and route inherited from its containers.
+    pub fn view(&self, id: &ItemId) -> ItemState {
+        self.eff(id).state()
+    }
+
+    /// A container's summary of its contents (panics for a unit).
+    pub fn contents(&self, s: &Sscc) -> Contents {
+        self.item(&cont(s)).contents.clone().unwrap()
+    }
+
+    /// The lot record of the manufacturer's GTIN and `lot`.
+    pub fn lot(&self, lot: &str) -> LotRecord {
+        self.state.lots[&(gtin(), Lot::parse(lot).unwrap())].clone()
+    }
+
+    /// A receipt of `shipment` refusing `rejected` and reporting `unexpected`, accepting
+    /// every other top-level item still travelling in it (as the CLI fills it in).
+    pub fn receive(&self, shipment: &str, rejected: &[ItemId], unexpected: &[ItemId]) -> Payload {
+        self.receive_full(shipment, rejected, &[], unexpected, None)
+    }
+
+    /// [`Harness::receive`] with missing items and a put-away location.
+    pub fn receive_full(
+        &self,
+        shipment: &str,
+        rejected: &[ItemId],
+        missing: &[ItemId],
+        unexpected: &[ItemId],
+        location: Option<&str>,
+    ) -> Payload {
+        let listed =
+            |id: &ItemId| rejected.contains(id) || missing.contains(id) || unexpected.contains(id);
+        let accepted: Vec<ItemId> = self
+            .state
+            .shipments
+            .get(&sid(shipment))
+            .map(|s| s.items.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| {
+                self.state.items.get(id).is_some_and(|s| {
+                    s.parent.is_none()
+                        && s.transit.as_ref().map(|t| &t.shipment) == Some(&sid(shipment))
+                })
+            })
+            .filter(|id| !listed(id))
+            .collect();
+        receive_accepting(shipment, &accepted, rejected, missing, unexpected, location)
     }
 }
 
@@ -323,12 +428,10 @@ pub(crate) fn ship(shipment: &str, to: &str, items: &[ItemId]) -> Payload {
     })
 }
 
-pub(crate) fn receive(shipment: &str, rejected: &[ItemId], unexpected: &[ItemId]) -> Payload {
-    receive_full(shipment, rejected, &[], unexpected, None)
-}
-
-pub(crate) fn receive_full(
+/// A receipt naming exactly what it accepts (see [`Harness::receive`] for the usual one).
+pub(crate) fn receive_accepting(
     shipment: &str,
+    accepted: &[ItemId],
     rejected: &[ItemId],
     missing: &[ItemId],
     unexpected: &[ItemId],
@@ -336,6 +439,7 @@ pub(crate) fn receive_full(
 ) -> Payload {
     Payload::Receive(Receive {
         shipment: sid(shipment),
+        accepted: accepted.to_vec(),
         rejected: rejected.to_vec(),
         missing: missing.to_vec(),
         unexpected: unexpected.to_vec(),

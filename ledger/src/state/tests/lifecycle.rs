@@ -22,6 +22,7 @@ fn pallet_life_cycle() {
     c.location = Some(gln(M_GLN));
     let ch = h.ok("manufacturer", Payload::Commission(c));
     assert_eq!(ch.event_count(), 100);
+    assert_eq!(h.lot("L1").units, 100);
 
     // 10 cases of 10, one pallet.
     let cases: Vec<Sscc> = (1..=10).map(msscc).collect();
@@ -32,66 +33,73 @@ fn pallet_life_cycle() {
     }
     let case_ids: Vec<ItemId> = cases.iter().map(cont).collect();
     h.ok("manufacturer", pack(&pallet, &case_ids));
-    assert_eq!(h.item(&cont(&pallet)).children, case_ids);
+    let p = h.contents(&pallet);
+    assert_eq!((p.children, p.units, p.depth), (10, 100, 2));
+    for c in &cases {
+        assert_eq!(h.item(&cont(c)).parent, Some(pallet.clone()));
+    }
     assert_eq!(h.item(&cont(&cases[1])).location, Some(gln(M_GLN)));
 
-    // Ship the pallet: everything on it travels.
+    // Ship the pallet: everything on it travels, with one event (the pallet's).
     let ch = h.ok(
         "manufacturer",
         ship("ASN-1", "distributor", &[cont(&pallet)]),
     );
-    assert_eq!(ch.event_count(), 111);
-    assert!(h
-        .state
-        .items
-        .values()
-        .all(|s| s.status == Status::InTransit && s.custodian == m("manufacturer")));
+    assert_eq!(ch.event_count(), 1);
+    assert_eq!(ch.items.len(), 1);
+    for id in h.state.items.keys() {
+        let s = h.view(id);
+        assert_eq!(
+            (s.status, s.custodian),
+            (Status::InTransit, m("manufacturer")),
+            "{id}"
+        );
+    }
+    assert_eq!(h.state.shipments[&sid("ASN-1")].units, 100);
 
     // Receive: unit 15 (in case 2) refused, an unknown serial turned up.
     let rejected = unit("15");
     let stray = unit("999");
-    h.ok(
-        "distributor",
-        receive_full(
-            "ASN-1",
-            std::slice::from_ref(&rejected),
-            &[],
-            std::slice::from_ref(&stray),
-            Some(D_GLN),
-        ),
+    let r = h.receive_full(
+        "ASN-1",
+        std::slice::from_ref(&rejected),
+        &[],
+        std::slice::from_ref(&stray),
+        Some(D_GLN),
     );
-    for (id, s) in &h.state.items {
+    h.ok("distributor", r);
+    for id in h.state.items.keys() {
         if id == &rejected {
             continue;
         }
+        let s = h.view(id);
         assert_eq!(s.custodian, m("distributor"), "{id}");
         assert_eq!(s.status, Status::Active, "{id}");
         assert_eq!(s.transit, None, "{id}");
         assert_eq!(s.location, Some(gln(D_GLN)), "{id}");
-        assert_eq!(
-            s.custody_chain,
-            vec![m("manufacturer"), m("distributor")],
-            "{id}"
-        );
+        assert_eq!(s.route, vec![m("manufacturer"), m("distributor")], "{id}");
     }
-    let r = h.item(&rejected);
+    let r = h.view(&rejected);
     assert_eq!(r.custodian, m("manufacturer"));
     assert_eq!(r.status, Status::Active);
     assert_eq!(r.transit, None);
     assert_eq!(r.parent, None);
     assert_eq!(r.location, Some(gln(M_GLN)));
+    assert_eq!(r.route, vec![m("manufacturer")]);
     let hold = r.hold.clone().unwrap();
     assert_eq!(hold.kind, StatusChange::Quarantine);
     assert!(hold.reason.contains("rejected"), "{}", hold.reason);
-    let case2 = h.item(&cont(&cases[1]));
-    assert_eq!(case2.children.len(), 9);
-    assert!(!case2.children.contains(&rejected));
+    let case2 = h.contents(&cases[1]);
+    assert_eq!((case2.children, case2.units), (9, 9));
+    assert_eq!(h.contents(&pallet).units, 99);
     assert!(!h.state.items.contains_key(&stray));
     let shipment = &h.state.shipments[&sid("ASN-1")];
     assert_eq!(shipment.status, ShipmentStatus::Received);
     assert_eq!(shipment.items, vec![cont(&pallet)]);
+    assert_eq!(shipment.outstanding, 0);
     let receipt = shipment.receipt.as_ref().unwrap();
-    assert_eq!(receipt.accepted, 1 + 10 + 99);
+    assert_eq!(receipt.accepted, 1);
+    assert_eq!(receipt.units, 99);
     assert_eq!(receipt.rejected, vec![rejected.clone()]);
     assert_eq!(receipt.unexpected, vec![stray.clone()]);
     assert!(receipt.missing.is_empty());
@@ -110,11 +118,13 @@ fn pallet_life_cycle() {
 
     // Move the pallet, break it down, send case 1 on to the pharmacy.
     h.ok("distributor", move_to(&[cont(&pallet)], D_GLN));
-    h.ok("distributor", unpack(&pallet, &[]));
-    assert!(h.item(&cont(&pallet)).children.is_empty());
+    h.ok("distributor", unpack(&pallet, &case_ids));
+    let p = h.contents(&pallet);
+    assert_eq!((p.children, p.units, p.lots.len()), (0, 0, 0));
     assert_eq!(h.item(&cont(&cases[0])).parent, None);
     h.ok("distributor", ship("ASN-2", "pharmacy", &[cont(&cases[0])]));
-    h.ok("pharmacy", receive("ASN-2", &[], &[]));
+    let r = h.receive("ASN-2", &[], &[]);
+    h.ok("pharmacy", r);
     h.ok("pharmacy", unpack(&cases[0], &units(1..=1)));
     h.ok(
         "pharmacy",
@@ -124,28 +134,67 @@ fn pallet_life_cycle() {
     let s = h.item(&u1).clone();
     assert_eq!(s.status, Status::Dispensed);
     assert_eq!(s.custodian, m("pharmacy"));
+    assert_eq!(s.parent, None);
     assert_eq!(
-        s.custody_chain,
+        s.route,
         vec![m("manufacturer"), m("distributor"), m("pharmacy")]
     );
-    assert_eq!(h.item(&unit("2")).custodian, m("pharmacy"));
-    assert_eq!(h.item(&unit("11")).custodian, m("distributor"));
+    assert_eq!(h.view(&unit("2")).custodian, m("pharmacy"));
+    assert_eq!(h.view(&unit("11")).custodian, m("distributor"));
 
-    // Unit 1's history: every event, hash-linked, with `via` when carried.
+    // Unit 1's own history is a hash chain of what was done to it by name.
     let hist = h.state.history(&u1);
-    let got: Vec<(Action, Option<Sscc>, MemberId)> = hist
+    let got: Vec<(Action, MemberId)> = hist
         .iter()
-        .map(|e| (e.action.clone(), e.via.clone(), e.actor.clone()))
+        .map(|e| (e.action.clone(), e.actor.clone()))
+        .collect();
+    let c1 = cases[0].clone();
+    let want = vec![
+        (Action::Commissioned, m("manufacturer")),
+        (Action::Packed { into: c1.clone() }, m("manufacturer")),
+        (Action::Unpacked { from: c1.clone() }, m("pharmacy")),
+        (
+            Action::Decommissioned {
+                reason: DecommissionReason::Dispensed,
+            },
+            m("pharmacy"),
+        ),
+    ];
+    assert_eq!(got, want);
+    let mut prev = Hash32::ZERO;
+    for (i, e) in hist.iter().enumerate() {
+        assert_eq!(e.seq as usize, i);
+        assert_eq!(e.prev, prev);
+        assert_eq!(e.item, u1);
+        prev = e.hash();
+    }
+    assert_eq!(s.history_head, prev);
+    assert_eq!(s.event_count as usize, hist.len());
+    let last = hist.last().unwrap();
+    assert_eq!(last.status, Status::Dispensed);
+    assert_eq!(last.custodian, m("pharmacy"));
+
+    // Its story says how it got there: its own events, and its case's and pallet's while
+    // it was inside them.
+    let got: Vec<(Action, Option<Sscc>, MemberId)> = h
+        .state
+        .story(&u1)
+        .into_iter()
+        .map(|e| match e {
+            StoryEntry::Event { via, event } => (event.action, via, event.actor),
+            StoryEntry::Recall(r) => panic!("no recall: {r:?}"),
+        })
         .collect();
     let p = Some(pallet.clone());
-    let c1 = Some(cases[0].clone());
+    let c = Some(c1.clone());
     let want = vec![
         (Action::Commissioned, None, m("manufacturer")),
+        (Action::Packed { into: c1.clone() }, None, m("manufacturer")),
         (
             Action::Packed {
-                into: cases[0].clone(),
+                into: pallet.clone(),
             },
-            None,
+            c.clone(),
             m("manufacturer"),
         ),
         (
@@ -165,27 +214,28 @@ fn pallet_life_cycle() {
         ),
         (Action::Moved { to: gln(D_GLN) }, p, m("distributor")),
         (
+            Action::Unpacked {
+                from: pallet.clone(),
+            },
+            c.clone(),
+            m("distributor"),
+        ),
+        (
             Action::Shipped {
                 shipment: sid("ASN-2"),
                 to: m("pharmacy"),
             },
-            c1.clone(),
+            c.clone(),
             m("distributor"),
         ),
         (
             Action::Received {
                 shipment: sid("ASN-2"),
             },
-            c1,
+            c,
             m("pharmacy"),
         ),
-        (
-            Action::Unpacked {
-                from: cases[0].clone(),
-            },
-            None,
-            m("pharmacy"),
-        ),
+        (Action::Unpacked { from: c1 }, None, m("pharmacy")),
         (
             Action::Decommissioned {
                 reason: DecommissionReason::Dispensed,
@@ -195,30 +245,19 @@ fn pallet_life_cycle() {
         ),
     ];
     assert_eq!(got, want);
-    let mut prev = Hash32::ZERO;
-    for (i, e) in hist.iter().enumerate() {
-        assert_eq!(e.seq as usize, i);
-        assert_eq!(e.prev, prev);
-        assert_eq!(e.item, u1);
-        prev = e.hash();
-    }
-    assert_eq!(s.history_head, prev);
-    assert_eq!(s.event_count as usize, hist.len());
-    let last = hist.last().unwrap();
-    assert_eq!(last.status, Status::Dispensed);
-    assert_eq!(last.custodian, m("pharmacy"));
 
-    // The refused unit's history ends with the rejection, through the pallet.
+    // The refused unit's history ends with the rejection: taken out of case 2.
     let rh = h.state.history(&rejected);
     let last = rh.last().unwrap();
     assert_eq!(
         last.action,
         Action::Rejected {
-            shipment: sid("ASN-1")
+            shipment: sid("ASN-1"),
+            from: Some(cases[1].clone()),
         }
     );
-    assert_eq!(last.via, Some(pallet.clone()));
     assert_eq!(last.custodian, m("manufacturer"));
+    assert_eq!(last.parent, None);
 
     // Every item's chain is intact; the manufacturer can release and resend the refused unit.
     h.state.check_histories();
@@ -244,16 +283,19 @@ fn receive_with_missing_and_rejected_containers() {
     h.ok("manufacturer", pack(&p, &[cont(&c1), cont(&c2)]));
     h.ok("manufacturer", ship("S1", "distributor", &[cont(&p)]));
     // Case 1 refused whole, unit 3 missing from case 2.
-    h.ok(
-        "distributor",
-        receive_full("S1", &[cont(&c1)], &[u[2].clone()], &[], None),
-    );
+    let r = h.receive_full("S1", &[cont(&c1)], &[u[2].clone()], &[], None);
+    if let Payload::Receive(r) = &r {
+        assert_eq!(r.accepted, vec![cont(&p)]);
+    }
+    h.ok("distributor", r);
     // Case 1 left the pallet with its contents, all with the manufacturer.
-    assert_eq!(h.item(&cont(&p)).children, vec![cont(&c2)]);
+    let pc = h.contents(&p);
+    assert_eq!((pc.children, pc.units), (1, 1));
     assert_eq!(h.item(&cont(&c1)).parent, None);
-    assert_eq!(h.item(&cont(&c1)).children, u[..2].to_vec());
+    let cc1 = h.contents(&c1);
+    assert_eq!((cc1.children, cc1.units), (2, 2));
     for id in [cont(&c1), u[0].clone(), u[1].clone()] {
-        let s = h.item(&id);
+        let s = h.view(&id);
         assert_eq!(s.custodian, m("manufacturer"), "{id}");
         assert_eq!(
             s.hold.as_ref().unwrap().kind,
@@ -262,14 +304,17 @@ fn receive_with_missing_and_rejected_containers() {
         );
     }
     assert_eq!(h.item(&u[0]).parent, Some(c1.clone()));
-    let missing = h.item(&u[2]);
+    let missing = h.view(&u[2]);
     assert_eq!(missing.custodian, m("manufacturer"));
     assert_eq!(missing.hold.as_ref().unwrap().kind, StatusChange::Suspect);
     assert_eq!(missing.parent, None);
-    assert_eq!(h.item(&cont(&c2)).children, vec![u[3].clone()]);
-    assert_eq!(h.item(&u[3]).custodian, m("distributor"));
+    let cc2 = h.contents(&c2);
+    assert_eq!((cc2.children, cc2.units), (1, 1));
+    assert_eq!(h.item(&u[3]).parent, Some(c2.clone()));
+    assert_eq!(h.view(&u[3]).custodian, m("distributor"));
     let receipt = h.state.shipments[&sid("S1")].receipt.clone().unwrap();
-    assert_eq!(receipt.accepted, 3);
+    assert_eq!((receipt.accepted, receipt.units), (1, 1));
+    assert_eq!(receipt.rejected, vec![cont(&c1)]);
     assert_eq!(receipt.missing, vec![u[2].clone()]);
     h.state.check_histories();
 }

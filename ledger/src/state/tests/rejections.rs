@@ -122,9 +122,11 @@ fn replayed_transaction() {
     // Even a replay whose payload would be valid again is refused.
     let tx = h.sign("manufacturer", ship("S1", "distributor", &[unit("1")]));
     h.run(&tx).unwrap();
-    h.ok("distributor", receive("S1", &[], &[]));
+    let r = h.receive("S1", &[], &[]);
+    h.ok("distributor", r);
     h.ok("distributor", ship("S3", "manufacturer", &[unit("1")]));
-    h.ok("manufacturer", receive("S3", &[], &[]));
+    let r = h.receive("S3", &[], &[]);
+    h.ok("manufacturer", r);
     let e = h.reject_tx(&tx);
     assert_eq!(
         e,
@@ -162,20 +164,20 @@ fn sequence_gap_and_zero() {
 #[test]
 fn event_time_too_far_ahead() {
     let mut h = Harness::new();
-    let drift = h.genesis.params.max_clock_drift_ms;
+    let ahead = h.genesis.params.max_event_ahead_ms;
     let mut t = h.unsigned("manufacturer", commission(&["1"]));
-    t.event_time_ms = T0 + drift + 1;
+    t.event_time_ms = T0 + ahead + 1;
     let tx = t.sign(&h.keys["manufacturer"]);
     assert_eq!(
         h.reject_tx(&tx),
         ApplyError::Rule(RuleError::EventTimeAhead {
-            event_ms: T0 + drift + 1,
+            event_ms: T0 + ahead + 1,
             block_ms: T0,
-            drift_ms: drift
+            max_ms: ahead
         })
     );
     let mut t = h.unsigned("manufacturer", commission(&["1"]));
-    t.event_time_ms = T0 + drift;
+    t.event_time_ms = T0 + ahead;
     h.run(&t.sign(&h.keys["manufacturer"])).unwrap();
 }
 
@@ -232,6 +234,7 @@ fn empty_lists() {
     let cases: Vec<(Payload, &str)> = vec![
         (commission(&[]), "serials"),
         (pack(&msscc(1), &[]), "children"),
+        (unpack(&msscc(1), &[]), "children"),
         (ship("S1", "distributor", &[]), "items"),
         (move_to(&[], M_GLN), "items"),
         (set_status(&[], StatusChange::Quarantine, "x"), "items"),
@@ -242,11 +245,22 @@ fn empty_lists() {
     for (p, field) in cases {
         assert_eq!(h.reject("manufacturer", p), tx_err(TxError::Empty(field)));
     }
-    // An empty unpack means "everything"; an empty receipt means "all accepted".
+    // An unpack names what comes out, a receipt what it accepts: an empty one accounts for
+    // nothing.
     h.ok("manufacturer", pack(&msscc(1), &u));
-    h.ok("manufacturer", unpack(&msscc(1), &[]));
-    assert!(h.item(&cont(&msscc(1))).children.is_empty());
+    h.ok("manufacturer", unpack(&msscc(1), &u));
+    assert_eq!(h.contents(&msscc(1)).children, 0);
     assert_eq!(h.item(&u[0]).parent, None);
+    h.ok("manufacturer", ship("S1", "distributor", &u));
+    h.expect(
+        "distributor",
+        receive_accepting("S1", &[], &[], &[], &[], None),
+        RuleError::ShipmentIncomplete {
+            shipment: sid("S1"),
+            outstanding: 1,
+            accounted: 0,
+        },
+    );
 }
 
 #[test]
@@ -255,6 +269,7 @@ fn duplicate_items_in_one_tx() {
     let u = h.commissioned(&["1", "2"]);
     let dup = |id: &ItemId| TxError::Duplicate(id.to_string());
     let a = &u[0];
+    let one = std::slice::from_ref(a);
     let two = [a.clone(), a.clone()];
     let cases: Vec<(Payload, TxError)> = vec![
         (commission(&["9", "9"]), TxError::Duplicate("9".into())),
@@ -269,21 +284,12 @@ fn duplicate_items_in_one_tx() {
         ),
         (decommission(&two, DecommissionReason::Destroyed), dup(a)),
         (ret(&two, "x"), dup(a)),
-        (receive("S1", &two, &[]), dup(a)),
-        (
-            receive_full(
-                "S1",
-                std::slice::from_ref(a),
-                std::slice::from_ref(a),
-                &[],
-                None,
-            ),
-            dup(a),
-        ),
-        (
-            receive("S1", std::slice::from_ref(a), std::slice::from_ref(a)),
-            dup(a),
-        ),
+        (receive_accepting("S1", &two, &[], &[], &[], None), dup(a)),
+        (receive_accepting("S1", &[], &two, &[], &[], None), dup(a)),
+        (receive_accepting("S1", &[], one, one, &[], None), dup(a)),
+        (receive_accepting("S1", &[], one, &[], one, None), dup(a)),
+        (receive_accepting("S1", one, one, &[], &[], None), dup(a)),
+        (receive_accepting("S1", one, &[], one, &[], None), dup(a)),
     ];
     for (p, e) in cases {
         assert_eq!(h.reject("manufacturer", p), tx_err(e));
@@ -455,7 +461,7 @@ fn pack_into_foreign_sscc() {
     h.ok("manufacturer", pack(&msscc(1), &u));
     // A received container of another prefix may be refilled by its custodian.
     h.transfer("manufacturer", "distributor", "S1", &[cont(&msscc(1))]);
-    h.ok("distributor", unpack(&msscc(1), &[]));
+    h.ok("distributor", unpack(&msscc(1), &u));
     h.ok("distributor", pack(&msscc(1), &u));
 }
 
@@ -506,7 +512,7 @@ fn wrong_custodian() {
     let c = cont(&msscc(1));
     h.expect(
         "distributor",
-        unpack(&msscc(1), &[]),
+        unpack(&msscc(1), &u[1..]),
         not(&c, "distributor"),
     );
     h.transfer("manufacturer", "distributor", "S1", &u[..1]);
@@ -566,7 +572,7 @@ fn unknown_items() {
     h.expect("pharmacy", ret(std::slice::from_ref(&x), "x"), unknown());
     h.expect(
         "manufacturer",
-        unpack(&msscc(9), &[]),
+        unpack(&msscc(9), &u),
         RuleError::UnknownItem(cont(&msscc(9))),
     );
     h.expect(
@@ -609,7 +615,7 @@ fn receive_by_wrong_member() {
     for who in ["pharmacy", "manufacturer", "regulator"] {
         h.expect(
             who,
-            receive("S1", &[], &[]),
+            h.receive("S1", &[], &[]),
             RuleError::NotAddressee {
                 shipment: sid("S1"),
                 to: m("distributor"),
@@ -619,10 +625,11 @@ fn receive_by_wrong_member() {
     }
     h.expect(
         "distributor",
-        receive("S9", &[], &[]),
+        h.receive("S9", &[], &[]),
         RuleError::UnknownShipment(sid("S9")),
     );
-    h.ok("distributor", receive("S1", &[], &[]));
+    let r = h.receive("S1", &[], &[]);
+    h.ok("distributor", r);
 }
 
 #[test]
@@ -630,10 +637,10 @@ fn receive_twice() {
     let mut h = Harness::new();
     let u = h.commissioned(&["1", "2"]);
     h.ok("manufacturer", ship("S1", "distributor", &u));
-    h.ok("distributor", receive("S1", &[u[1].clone()], &[]));
+    h.ok("distributor", h.receive("S1", &[u[1].clone()], &[]));
     h.expect(
         "distributor",
-        receive("S1", &[], &[]),
+        h.receive("S1", &[], &[]),
         RuleError::ShipmentClosed(sid("S1")),
     );
 }
@@ -645,7 +652,7 @@ fn receive_receive_at_foreign_location() {
     h.ok("manufacturer", ship("S1", "distributor", &u));
     h.expect(
         "distributor",
-        receive_full("S1", &[], &[], &[], Some(P_GLN)),
+        h.receive_full("S1", &[], &[], &[], Some(P_GLN)),
         RuleError::ForeignLocation {
             gln: gln(P_GLN),
             member: m("distributor"),
@@ -653,7 +660,7 @@ fn receive_receive_at_foreign_location() {
     );
     h.ok(
         "distributor",
-        receive_full("S1", &[], &[], &[], Some(D_GLN)),
+        h.receive_full("S1", &[], &[], &[], Some(D_GLN)),
     );
     assert_eq!(h.item(&u[0]).location, Some(gln(D_GLN)));
 }
@@ -671,19 +678,30 @@ fn rejected_or_missing_item_not_in_shipment() {
     // Exists but travels in another shipment.
     h.expect(
         "distributor",
-        receive("S1", &[u[2].clone()], &[]),
+        h.receive("S1", &[u[2].clone()], &[]),
         not(&u[2]),
     );
     h.expect(
         "distributor",
-        receive_full("S1", &[], &[u[2].clone()], &[], None),
+        h.receive_full("S1", &[], &[u[2].clone()], &[], None),
+        not(&u[2]),
+    );
+    // Accepted, but travels in another shipment.
+    h.expect(
+        "distributor",
+        receive_accepting("S1", &u, &[], &[], &[], None),
         not(&u[2]),
     );
     // Does not exist.
     h.expect(
         "distributor",
-        receive("S1", &[unit("404")], &[]),
-        not(&unit("404")),
+        h.receive("S1", &[unit("404")], &[]),
+        RuleError::UnknownItem(unit("404")),
+    );
+    h.expect(
+        "distributor",
+        receive_accepting("S1", &[u[0].clone(), unit("404")], &[], &[], &[], None),
+        RuleError::UnknownItem(unit("404")),
     );
 }
 
@@ -702,16 +720,16 @@ fn unexpected_item_that_was_shipped() {
     };
     h.expect(
         "distributor",
-        receive("S1", &[], &[u[0].clone()]),
+        h.receive("S1", &[], &[u[0].clone()]),
         not(&u[0]),
     );
     // Contents of a shipped case were shipped too.
     h.expect(
         "distributor",
-        receive("S1", &[], &[u[1].clone()]),
+        h.receive("S1", &[], &[u[1].clone()]),
         not(&u[1]),
     );
-    h.ok("distributor", receive("S1", &[], &[unit("404")]));
+    h.ok("distributor", h.receive("S1", &[], &[unit("404")]));
 }
 
 #[test]
@@ -738,7 +756,7 @@ fn in_transit_items() {
     );
     h.expect(
         "manufacturer",
-        unpack(&msscc(1), &[]),
+        unpack(&msscc(1), &u[1..]),
         transit(&cont(&msscc(1))),
     );
     h.expect(
@@ -756,8 +774,11 @@ fn in_transit_items() {
             signer: m("distributor"),
         },
     );
-    assert_eq!(h.item(&u[1]).status, Status::InTransit);
-    assert_eq!(h.item(&u[1]).transit.as_ref().unwrap().shipment, sid("S1"));
+    // The unit in the case travels with it (its own state is as packed).
+    assert_eq!(h.item(&u[1]).status, Status::Active);
+    let v = h.view(&u[1]);
+    assert_eq!(v.status, Status::InTransit);
+    assert_eq!(v.transit.as_ref().unwrap().shipment, sid("S1"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -776,8 +797,24 @@ fn packing_cycles() {
         parent: parent.clone(),
     };
     h.expect("manufacturer", pack(&p, &[cont(&p)]), cycle(&p, &p));
-    h.expect("manufacturer", pack(&a, &[cont(&p)]), cycle(&p, &a));
-    h.expect("manufacturer", pack(&b, &[cont(&p)]), cycle(&p, &b));
+    // A container inside another takes no new contents (nor does its container take
+    // itself from above), so no cycle can be built through one.
+    h.expect(
+        "manufacturer",
+        pack(&a, &[cont(&p)]),
+        RuleError::InsideContainer {
+            item: cont(&a),
+            parent: b.clone(),
+        },
+    );
+    h.expect(
+        "manufacturer",
+        pack(&b, &[cont(&p)]),
+        RuleError::InsideContainer {
+            item: cont(&b),
+            parent: p.clone(),
+        },
+    );
     // A new container cannot hold itself either (it is reported as the unknown child it
     // is, since it does not exist yet).
     let n = msscc(4);
@@ -822,8 +859,10 @@ fn acting_on_an_item_inside_a_container() {
     );
     // Through the container, or once unpacked: accepted.
     h.ok("manufacturer", move_to(&[cont(&c)], M_GLN));
-    assert_eq!(h.item(&u[0]).location, Some(gln(M_GLN)));
+    assert_eq!(h.item(&u[0]).location, None);
+    assert_eq!(h.view(&u[0]).location, Some(gln(M_GLN)));
     h.ok("manufacturer", unpack(&c, &u));
+    assert_eq!(h.item(&u[0]).location, Some(gln(M_GLN)));
     h.ok("manufacturer", pack(&msscc(2), &u));
 }
 
@@ -857,7 +896,7 @@ fn decommissioned_items() {
             DecommissionReason::Destroyed,
         ),
     );
-    assert_eq!(h.item(&u[1]).status, Status::Destroyed);
+    assert_eq!(h.view(&u[1]).status, Status::Destroyed);
     let gone = |id: &ItemId| RuleError::Decommissioned {
         item: id.clone(),
         status: Status::Destroyed,
@@ -884,7 +923,7 @@ fn decommissioned_items() {
     );
     h.expect(
         "manufacturer",
-        unpack(&msscc(1), &[]),
+        unpack(&msscc(1), &u[1..]),
         gone(&cont(&msscc(1))),
     );
     h.expect("pharmacy", ret(one, "x"), RuleError::NotReturnable {
@@ -927,10 +966,27 @@ fn recall_permissions() {
             },
         );
     }
+    // Only lots that exist can be recalled.
+    h.expect(
+        "manufacturer",
+        recall("R1", gtin(), &["L1", "L2"]),
+        RuleError::UnknownLot {
+            gtin: gtin(),
+            lot: Lot::parse("L2").unwrap(),
+        },
+    );
+    h.ok(
+        "manufacturer",
+        commission_of(gtin(), "L2", "301231", &["l2-1"]),
+    );
     let ch = h.ok("regulator", recall("R1", gtin(), &["L1"]));
     assert_eq!(ch.recalls["R1"].affected, 1);
     assert_eq!(ch.recalls["R1"].by, m("regulator"));
-    assert_eq!(h.item(&u[0]).recall.as_deref(), Some("R1"));
+    // The recall marks the lot, not its units.
+    assert!(ch.items.is_empty() && ch.events.is_empty());
+    assert_eq!(h.lot("L1").recall.unwrap().recall_id, "R1");
+    assert_eq!(h.eff(&u[0]).recall().unwrap().recall_id, "R1");
+    assert_eq!(h.eff(&unit("l2-1")).recall(), None);
     h.expect(
         "manufacturer",
         recall("R1", gtin(), &["L2"]),
@@ -975,14 +1031,14 @@ fn recalled_unit_may_only_travel_back() {
             to: m("pharmacy"),
         },
     );
-    // Also when hidden in a case.
+    // Also when hidden in a case: the case's summary holds a recalled lot.
     h.ok("distributor", pack(&dsscc(1), &u[1..2]));
     h.expect(
         "distributor",
         ship("S3", "pharmacy", &[cont(&dsscc(1))]),
         RuleError::Restricted {
-            item: u[1].clone(),
-            why: why.clone(),
+            item: cont(&dsscc(1)),
+            why: format!("holding units of lot L1 of GTIN {} under recall R1", gtin()),
             to: m("pharmacy"),
         },
     );
@@ -993,7 +1049,8 @@ fn recalled_unit_may_only_travel_back() {
     );
     // Back to a previous custodian that is not the owner: accepted.
     h.ok("pharmacy", ship("S4", "distributor", &u[..1]));
-    h.ok("distributor", receive("S4", &[], &[]));
+    let r = h.receive("S4", &[], &[]);
+    h.ok("distributor", r);
     // Sideways to a member that never held it: refused.
     h.expect(
         "distributor",
@@ -1050,11 +1107,14 @@ fn regulator_sets_status_on_anything_others_only_on_their_own() {
 #[test]
 fn dispensing_a_unit_that_is_not_sellable() {
     let mut h = Harness::new();
+    // Made before lot OLD expired, sold after.
+    h.now = T0 - 400 * DAY_MS;
     let u = h.commissioned(&["1", "2", "3", "4"]);
     h.ok(
         "manufacturer",
         commission_of(gtin(), "OLD", "230101", &["old"]),
     );
+    h.now = T0;
     let old = unit("old");
     let case = msscc(1);
     h.ok("manufacturer", pack(&case, &[u[1].clone(), u[0].clone()]));
@@ -1074,11 +1134,16 @@ fn dispensing_a_unit_that_is_not_sellable() {
         why: "quarantined (check)".into(),
         action,
     };
-    // Through its case.
+    // Through its case, which counts the items on hold inside it.
+    assert_eq!(h.contents(&case).held, 1);
     h.expect(
         "pharmacy",
         dispense(&[cont(&case)]),
-        quarantined("dispensed"),
+        RuleError::NotSellable {
+            item: cont(&case),
+            why: "holding 1 items on hold".into(),
+            action: "dispensed",
+        },
     );
     h.ok("pharmacy", unpack(&case, &u[..1]));
     h.expect("pharmacy", dispense(&u[..1]), quarantined("dispensed"));

@@ -110,11 +110,8 @@ fn return_shipment_to_original_seller() {
     let shipment = &h.state.shipments[&sid("R1")];
     assert_eq!(shipment.status, ShipmentStatus::Received);
     assert_eq!(shipment.receipt.as_ref().unwrap().accepted, 2);
-    h.expect(
-        "distributor",
-        receive("R1", &[], &[]),
-        RuleError::ShipmentClosed(sid("R1")),
-    );
+    let r = h.receive("R1", &[], &[]);
+    h.expect("distributor", r, RuleError::ShipmentClosed(sid("R1")));
     h.state.check_histories();
 }
 
@@ -130,10 +127,11 @@ fn return_shipment_to_a_member_that_never_held_the_items() {
         not_returnable(
             &u[0],
             "pharmacy",
-            "pharmacy never held it, so it is not a return of its sale",
+            "pharmacy never held it (or not all it holds), so it is not a return of its sale",
         ),
     );
-    h.ok("pharmacy", receive("S2", &[], &[]));
+    let r = h.receive("S2", &[], &[]);
+    h.ok("pharmacy", r);
 }
 
 #[test]
@@ -146,23 +144,41 @@ fn return_of_an_item_inside_a_returned_container() {
         "distributor",
         ship("R1", "manufacturer", &[cont(&msscc(1))]),
     );
+    // Return the container, which carries it.
     h.expect(
         "manufacturer",
         ret(&u, "damaged"),
-        not_returnable(
-            &u[0],
-            "manufacturer",
-            "it travels inside a container of shipment R1: return the container",
-        ),
+        RuleError::InsideContainer {
+            item: u[0].clone(),
+            parent: msscc(1),
+        },
     );
-    h.ok("manufacturer", ret(&[cont(&msscc(1))], "damaged"));
-    assert_eq!(h.item(&u[0]).custodian, m("manufacturer"));
-    assert_eq!(h.item(&u[0]).parent, Some(msscc(1)));
-    let last = h.state.history(&u[0]).last().cloned().unwrap().clone();
-    assert_eq!(last.via, Some(msscc(1)));
-    // The receipt counts contents, like a receive does.
+    let ch = h.ok("manufacturer", ret(&[cont(&msscc(1))], "damaged"));
+    assert_eq!(ch.events.len(), 1);
+    let v = h.view(&u[0]);
+    assert_eq!(v.custodian, m("manufacturer"));
+    assert_eq!(v.status, Status::Active);
+    assert_eq!(v.parent, Some(msscc(1)));
+    // Under the container's quarantine, without an event of its own: its story has the
+    // container's return.
+    assert_eq!(v.hold.as_ref().unwrap().kind, StatusChange::Quarantine);
+    assert_eq!(
+        h.state.history(&u[0]).last().unwrap().action,
+        Action::Packed { into: msscc(1) }
+    );
+    let Some(StoryEntry::Event { via, event }) = h.state.story(&u[0]).last().cloned() else {
+        panic!("no story")
+    };
+    assert_eq!(via, Some(msscc(1)));
+    assert_eq!(
+        event.action,
+        Action::Returned {
+            reason: "damaged".into()
+        }
+    );
+    // The receipt counts top-level items and the units they carry, like a receive does.
     let receipt = h.state.shipments[&sid("R1")].receipt.clone().unwrap();
-    assert_eq!(receipt.accepted, 2);
+    assert_eq!((receipt.accepted, receipt.units), (1, 1));
 }
 
 #[test]
@@ -178,17 +194,19 @@ fn returned_container_must_not_carry_items_the_addressee_never_held() {
     // The pharmacy puts unit 2 into the case and sends it to the distributor.
     h.ok("pharmacy", pack(&msscc(1), &u[1..]));
     h.ok("pharmacy", ship("R1", "distributor", &[cont(&msscc(1))]));
-    // Unit 2 was never the distributor's: this is no return of its sale.
+    // Unit 2 was never the distributor's: this is no return of its sale (the case was
+    // filled by the pharmacy, so not all it holds came the distributor's way).
     h.expect(
         "distributor",
         ret(&[cont(&msscc(1))], "return"),
         not_returnable(
-            &u[1],
+            &cont(&msscc(1)),
             "distributor",
-            "distributor never held it, so it is not a return of its sale",
+            "distributor never held it (or not all it holds), so it is not a return of its sale",
         ),
     );
-    h.ok("distributor", receive("R1", &[], &[]));
+    let r = h.receive("R1", &[], &[]);
+    h.ok("distributor", r);
 }
 
 #[test]
@@ -201,7 +219,8 @@ fn dispensed_unit_inside_a_dispensed_case() {
         "pharmacy",
         decommission(&[cont(&msscc(1))], DecommissionReason::Dispensed),
     );
-    assert_eq!(h.item(&u[0]).status, Status::Dispensed);
+    assert_eq!(h.view(&u[0]).status, Status::Dispensed);
+    assert_eq!(h.item(&u[0]).status, Status::Active);
     // A unit of a dispensed case cannot come back on its own: it would be active inside a
     // dispensed case.
     h.expect(
@@ -214,7 +233,7 @@ fn dispensed_unit_inside_a_dispensed_case() {
     );
     h.ok("pharmacy", ret(&[cont(&msscc(1))], "patient"));
     for id in &u {
-        assert_eq!(h.item(id).status, Status::Active);
+        assert_eq!(h.view(id).status, Status::Active);
         assert_eq!(h.item(id).parent, Some(msscc(1)));
     }
 }
