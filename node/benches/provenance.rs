@@ -268,7 +268,11 @@ fn main() {
     let bundle = provenance::bundle(store, &genesis, &unit).expect("bundle");
     let bytes = bundle.to_bytes();
     let proven = verify_bundle_bytes(&genesis, &bytes).expect("the bundle verifies");
-    assert_eq!(proven.story.len(), 10, "a 10-step story (7 own events, 3 of its case)");
+    assert_eq!(
+        proven.story.len(),
+        10,
+        "a 10-step story (7 own events, 3 of its case)"
+    );
     let cert_sigs: usize = bundle
         .headers
         .iter()

@@ -76,7 +76,10 @@ fn try_bundle<B: KvBackend>(
     let histories = store.container_histories(&events)?;
     // The containers' states and the lot, proven at the same height as the item.
     let container_ids: Vec<ItemId> = histories.keys().map(|s| ItemId::Sscc(s.clone())).collect();
-    let lot_key = state.product.as_ref().map(|p| (p.gtin.clone(), p.lot.clone()));
+    let lot_key = state
+        .product
+        .as_ref()
+        .map(|p| (p.gtin.clone(), p.lot.clone()));
     let mut keys: Vec<StateKey<'_>> = container_ids.iter().map(StateKey::Item).collect();
     if let Some((g, l)) = &lot_key {
         keys.push(StateKey::Lot(g, l));
@@ -101,7 +104,10 @@ fn try_bundle<B: KvBackend>(
     for ((sscc, cevents), proof) in histories.into_iter().zip(proofs) {
         let cid = ItemId::Sscc(sscc);
         let Some(cstate) = store.item(&cid)? else {
-            return Err(StorageError::corrupt(format!("item {cid}"), "a story names it"));
+            return Err(StorageError::corrupt(
+                format!("item {cid}"),
+                "a story names it",
+            ));
         };
         if cstate.event_count as usize != cevents.len() {
             return Ok(None);

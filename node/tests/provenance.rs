@@ -25,6 +25,7 @@ mod common;
 use common::{manufacturer_sscc, Cluster, DISTRIBUTOR_GLNS, GTIN, MANUFACTURER_GLNS, N};
 use custody_consensus::{CommitSignature, Signer as _};
 use custody_ledger::genesis::{Genesis, MemberId};
+use custody_ledger::gs1::Lot;
 use custody_ledger::gs1::{Gln, Gtin, ItemId, Serial, Sgtin, Sscc};
 use custody_ledger::proof::{
     verify_bundle, verify_bundle_bytes, BundleError, BundleFormatError, CertifiedHeader,
@@ -36,7 +37,6 @@ use custody_ledger::transaction::{
     Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return, SetStatus,
     Ship, ShipmentId, StatusChange, Unpack,
 };
-use custody_ledger::gs1::Lot;
 use custody_node::provenance;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
@@ -414,7 +414,13 @@ fn long_history_bundles_from_every_node_verify_and_prove_the_nodes_state() {
     let ph = "pharmacy".to_string();
     let expected = vec![
         (act(Action::Commissioned), m.clone(), None),
-        (act(Action::Packed { into: f.case.clone() }), m.clone(), None),
+        (
+            act(Action::Packed {
+                into: f.case.clone(),
+            }),
+            m.clone(),
+            None,
+        ),
         (
             act(Action::Shipped {
                 shipment: shipment("SH-1"),
@@ -530,10 +536,17 @@ fn a_unit_deep_in_a_pallet_is_proven_where_the_pallet_is_under_its_lots_recall()
     assert_eq!(state.parent, Some(f.inner.clone()));
     assert_eq!(
         p.containers,
-        vec![ItemId::Sscc(f.inner.clone()), ItemId::Sscc(f.pallet.clone())]
+        vec![
+            ItemId::Sscc(f.inner.clone()),
+            ItemId::Sscc(f.pallet.clone())
+        ]
     );
     assert_eq!(p.recall.as_deref(), Some(RECALL_ID));
-    assert_eq!(n.deep.events.len(), 2, "commissioned and packed: nothing else of its own");
+    assert_eq!(
+        n.deep.events.len(),
+        2,
+        "commissioned and packed: nothing else of its own"
+    );
     assert_eq!(n.deep.containers.len(), 2);
     let story: Vec<_> = p.story.iter().map(line).collect();
     let m = "manufacturer".to_string();
@@ -543,7 +556,13 @@ fn a_unit_deep_in_a_pallet_is_proven_where_the_pallet_is_under_its_lots_recall()
         story,
         vec![
             (act(Action::Commissioned), m.clone(), None),
-            (act(Action::Packed { into: f.inner.clone() }), m.clone(), None),
+            (
+                act(Action::Packed {
+                    into: f.inner.clone()
+                }),
+                m.clone(),
+                None
+            ),
             (
                 act(Action::Packed {
                     into: f.pallet.clone()
@@ -579,20 +598,30 @@ fn a_unit_deep_in_a_pallet_is_proven_where_the_pallet_is_under_its_lots_recall()
 
     // Without the pallet's history, or the case's, or the lot: refused by name.
     let mut b = n.deep.clone();
-    b.containers.retain(|c| c.state.id != ItemId::Sscc(f.pallet.clone()));
+    b.containers
+        .retain(|c| c.state.id != ItemId::Sscc(f.pallet.clone()));
     let e = fails(g, &b);
-    assert!(matches!(&e, BundleError::Story(m) if m.contains("lacks the history")), "{e}");
+    assert!(
+        matches!(&e, BundleError::Story(m) if m.contains("lacks the history")),
+        "{e}"
+    );
     let mut b = n.deep.clone();
     b.lot = None;
     let e = fails(g, &b);
-    assert!(matches!(&e, BundleError::Story(m) if m.contains("lacks the unit's lot")), "{e}");
+    assert!(
+        matches!(&e, BundleError::Story(m) if m.contains("lacks the unit's lot")),
+        "{e}"
+    );
     // The recall hidden: the lot record no longer is the one the root holds.
     let mut b = n.deep.clone();
     if let Some(l) = &mut b.lot {
         l.record.recall = None;
     }
     let e = fails(g, &b);
-    assert!(matches!(&e, BundleError::State(m) if m.contains("not the one")), "{e}");
+    assert!(
+        matches!(&e, BundleError::State(m) if m.contains("not the one")),
+        "{e}"
+    );
     // The pallet said to be elsewhere: its state no longer is the proven one.
     let mut b = n.deep.clone();
     let k = b
@@ -602,12 +631,18 @@ fn a_unit_deep_in_a_pallet_is_proven_where_the_pallet_is_under_its_lots_recall()
         .unwrap();
     b.containers[k].state.location = Some(gln(DISTRIBUTOR_GLNS[0]));
     let e = fails(g, &b);
-    assert!(matches!(&e, BundleError::State(m) if m.contains("not the one")), "{e}");
+    assert!(
+        matches!(&e, BundleError::State(m) if m.contains("not the one")),
+        "{e}"
+    );
     // One of the pallet's events dropped (its move): the chain no longer ends at its state.
     let mut b = n.deep.clone();
     b.containers[k].events.pop();
     let e = fails(g, &b);
-    assert!(matches!(&e, BundleError::History(m) if m.contains("the state says")), "{e}");
+    assert!(
+        matches!(&e, BundleError::History(m) if m.contains("the state says")),
+        "{e}"
+    );
     // A container the story does not pass through, added.
     let mut b = n.deep.clone();
     let case = n.unit.containers[0].clone();

@@ -26,7 +26,9 @@ pub fn ship(ctx: &Ctx, a: ShipArgs) -> anyhow::Result<Exit> {
 pub fn receive(ctx: &Ctx, a: ReceiveArgs) -> anyhow::Result<Exit> {
     let accepted = travelling(ctx, &a.shipment)?
         .into_iter()
-        .filter(|id| !a.reject.contains(id) && !a.missing.contains(id))
+        .filter(|id| {
+            !a.reject.contains(id) && !a.missing.contains(id) && !a.unexpected.contains(id)
+        })
         .collect();
     let payload = Payload::Receive(Receive {
         shipment: ShipmentId(a.shipment),

@@ -10,10 +10,10 @@ use crate::output;
 use anyhow::Context;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::ItemId;
-use custody_ledger::state::story::StoryEntry;
 use custody_ledger::proof::{
     verify_bundle_bytes, verify_header_chain, CertifiedHeader, Provenance,
 };
+use custody_ledger::state::story::StoryEntry;
 use serde_json::json;
 use std::path::Path;
 

@@ -13,9 +13,7 @@ use crate::merkle;
 use crate::proof::bundle::{BundleFormatError, ContainerProof, ProofBundle, TxProof};
 use crate::smt::SmtProof;
 use crate::state::story::{self, StoryEntry};
-use crate::state::{
-    Action, Effective, ItemEvent, ItemState, LotRecord, Product, StateKey,
-};
+use crate::state::{Action, Effective, ItemEvent, ItemState, LotRecord, Product, StateKey};
 use crate::transaction::Payload;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,7 +123,15 @@ pub fn verify_bundle(genesis: &Genesis, b: &ProofBundle) -> Result<Provenance, B
     }
     let txs = check_transactions(genesis, b)?;
     let mut used: BTreeSet<Hash32> = BTreeSet::new();
-    check_item(genesis, &b.item, state, &b.events, &txs, b.state.height, &mut used)?;
+    check_item(
+        genesis,
+        &b.item,
+        state,
+        &b.events,
+        &txs,
+        b.state.height,
+        &mut used,
+    )?;
     let containers = check_containers(genesis, b, &root, &txs, &mut used)?;
     let lot = check_lot(b, state, &root, &txs, &mut used)?;
     if let Some(extra) = txs.keys().find(|h| !used.contains(h)) {
@@ -530,7 +536,12 @@ fn check_containers<'b>(
     }
     for c in given.values() {
         let id = &c.state.id;
-        check_leaf(root, StateKey::Item(id), Some(c.state.leaf_hash()), &c.proof)?;
+        check_leaf(
+            root,
+            StateKey::Item(id),
+            Some(c.state.leaf_hash()),
+            &c.proof,
+        )?;
         check_item(genesis, id, &c.state, &c.events, txs, b.state.height, used)?;
     }
     Ok(given)
@@ -559,7 +570,12 @@ fn check_lot(
             r.lot, r.gtin, p.lot, p.gtin
         ));
     }
-    check_leaf(root, StateKey::Lot(&r.gtin, &r.lot), Some(r.leaf_hash()), &l.proof)?;
+    check_leaf(
+        root,
+        StateKey::Lot(&r.gtin, &r.lot),
+        Some(r.leaf_hash()),
+        &l.proof,
+    )?;
     if r.expiry != p.expiry {
         return bad("the lot's expiry is not the unit's".into());
     }

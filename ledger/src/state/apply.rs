@@ -373,10 +373,7 @@ impl<V: StateView> Work<'_, V> {
                 return Ok(Some(format!("holding {} items on hold", c.held)));
             }
             for l in &c.lots {
-                if let Some(r) = self
-                    .lot_record(&l.gtin, &l.lot)?
-                    .and_then(|r| r.recall)
-                {
+                if let Some(r) = self.lot_record(&l.gtin, &l.lot)?.and_then(|r| r.recall) {
                     return Ok(Some(format!(
                         "holding units of lot {} of GTIN {} under recall {}",
                         l.lot, l.gtin, r.recall_id
@@ -480,7 +477,7 @@ impl<V: StateView> Work<'_, V> {
                         recall_id: r.recall_id.clone(),
                     });
                 }
-                if l.expiry != c.expiry {
+                if l.expiry.to_iso_date() != c.expiry.to_iso_date() {
                     return rule(RuleError::LotExpiry {
                         gtin: c.gtin.clone(),
                         lot: c.lot.clone(),

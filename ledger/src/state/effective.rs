@@ -146,11 +146,7 @@ impl Effective {
         ItemView {
             state: self.state(),
             recall: self.recall().map(|r| r.recall_id.clone()),
-            containers: self
-                .ancestors
-                .iter()
-                .map(|a| a.id.to_string())
-                .collect(),
+            containers: self.ancestors.iter().map(|a| a.id.to_string()).collect(),
         }
     }
 }
@@ -170,7 +166,10 @@ fn inner_route(outer: &Route, container: &ItemState, inner: &ItemState) -> Route
             kept: false,
         };
     }
-    let from = inner.packing.as_ref().map_or(0, |p| p.joined_at as usize + 1);
+    let from = inner
+        .packing
+        .as_ref()
+        .map_or(0, |p| p.joined_at as usize + 1);
     let mut members = inner.route.clone();
     let mut kept = true;
     for m in outer.members.iter().skip(from) {

@@ -191,7 +191,10 @@ impl ItemState {
 
     /// The member that passed it to its current custodian, by the way it came.
     pub fn came_from(&self) -> Option<&MemberId> {
-        self.route.len().checked_sub(2).and_then(|i| self.route.get(i))
+        self.route
+            .len()
+            .checked_sub(2)
+            .and_then(|i| self.route.get(i))
     }
 
     /// True for a case or pallet.

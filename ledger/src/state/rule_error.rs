@@ -112,7 +112,9 @@ pub enum RuleError {
         accounted: u32,
     },
     /// An item refused at receipt travels in a container the receipt does not accept.
-    #[error("{item} travels in {container}, which this receipt does not accept: it is refused with it")]
+    #[error(
+        "{item} travels in {container}, which this receipt does not accept: it is refused with it"
+    )]
     ContainerNotAccepted {
         /// The item.
         item: ItemId,

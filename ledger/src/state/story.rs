@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 const MAX_DEPTH: usize = 64;
 
 /// One step of an item's story.
+// Nearly every entry is an event: boxing it would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoryEntry {

@@ -454,7 +454,9 @@ async fn lot_items<B: KvBackend>(
         .ok_or_else(|| ApiError::not_found(format!("lot {lot} of GTIN {gtin} is unknown")))?;
     let limit = q.limit.unwrap_or(1000).clamp(1, MAX_PAGE);
     let after = q.after.as_deref().map(parse_item).transpose()?;
-    let ids = node.store().items_by_lot(&gtin, &lot, after.as_ref(), limit)?;
+    let ids = node
+        .store()
+        .items_by_lot(&gtin, &lot, after.as_ref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         if let Some(e) = node.store().effective(id)? {

@@ -674,7 +674,8 @@ impl<B: KvBackend> Store<B> {
         let _r = self.read();
         let own = self.history_unlocked(id, None, usize::MAX)?;
         let containers = self.container_histories(&own)?;
-        let state: Option<ItemState> = self.get_decoded(&keys::item(id), || format!("item {id}"))?;
+        let state: Option<ItemState> =
+            self.get_decoded(&keys::item(id), || format!("item {id}"))?;
         let recall = match state.as_ref().and_then(|s| s.product.as_ref()) {
             Some(p) => self
                 .get_decoded::<LotRecord>(&keys::lot(&p.gtin, &p.lot)?, || {
