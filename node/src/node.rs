@@ -120,6 +120,7 @@ pub fn apply_error_code(e: &ApplyError) -> &'static str {
 /// The stable code of a stateless-check failure.
 pub fn tx_error_code(e: &TxError) -> &'static str {
     match e {
+        TxError::Version { .. } => "unsupported_version",
         TxError::WrongChain { .. } => "wrong_chain",
         TxError::UnknownSigner(_) => "unknown_signer",
         TxError::BadSignature(_) => "bad_signature",

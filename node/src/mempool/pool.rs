@@ -272,7 +272,7 @@ mod tests {
     use custody_ledger::genesis::{ChainParams, Member, Role};
     use custody_ledger::gs1::{Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin};
     use custody_ledger::state::RuleError;
-    use custody_ledger::transaction::{Commission, Move, Payload, Transaction};
+    use custody_ledger::transaction::{Commission, Move, Payload, Transaction, TX_FORMAT_VERSION};
     use ed25519_dalek::SigningKey;
 
     fn genesis(key: &SigningKey) -> Genesis {
@@ -296,6 +296,7 @@ mod tests {
 
     fn commission(g: &Genesis, key: &SigningKey, seq: u64, serials: &[&str]) -> SignedTransaction {
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: g.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence: seq,
@@ -313,6 +314,7 @@ mod tests {
 
     fn moving(g: &Genesis, key: &SigningKey, seq: u64, serial: &str) -> SignedTransaction {
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: g.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence: seq,
