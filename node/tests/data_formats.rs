@@ -1,14 +1,16 @@
 //! A node meeting a data folder of another format refuses to start: the real
 //! `custody-node run` on a chain data folder of storage format 1 (what the release before
-//! wrote) exits non-zero with a message naming both versions, and leaves the folder as it
-//! was.
+//! wrote), and on a validator's safety record without its header, exits non-zero with a
+//! message naming both versions, and leaves the folder as it was.
 
 // Test helpers may unwrap: a panic here is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
+use custody_consensus::{Height, Round, SafetyState, Step};
 use custody_ledger::encoding::encode;
+use custody_ledger::genesis::Genesis;
 use custody_ledger::hash::Hash32;
-use custody_node::storage::{KvBackend, SledKv, WriteBatch, FORMAT_VERSION};
+use custody_node::storage::{KvBackend, SledKv, Store, WriteBatch, FORMAT_VERSION};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -155,4 +157,39 @@ fn a_chain_data_folder_of_storage_format_1_is_refused() {
     assert!(!stderr.contains("belongs to genesis"), "{stderr}");
     assert_eq!(contents(&open(&db)), before, "the refusal wrote nothing");
     assert!(!data_dir.join("consensus-safety.bin").exists());
+}
+
+#[test]
+fn a_safety_record_without_its_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = init(dir.path());
+    let data_dir = dir.path().join("v0");
+    // A chain data folder of this format, and the safety record as the release before wrote
+    // it: the bare encoding, with no magic bytes and no version.
+    let genesis =
+        Genesis::from_json(&std::fs::read_to_string(net.join("genesis.json")).unwrap()).unwrap();
+    drop(Store::open(&data_dir.join("db"), &genesis).unwrap());
+    // (run_validator retries while this test's handle still holds the lock.)
+    let old = SafetyState::<Hash32> {
+        height: Height(1),
+        round: Round(0),
+        step: Step::Prevote,
+        locked: None,
+        valid: None,
+        valid_polka: vec![],
+        signed: vec![],
+    };
+    let record = data_dir.join("consensus-safety.bin");
+    std::fs::write(&record, encode(&old)).unwrap();
+
+    let (status, stderr) = run_validator(&net, &data_dir);
+    assert_refused(status, &stderr);
+    assert!(stderr.contains(&record.display().to_string()), "{stderr}");
+    assert!(stderr.contains("\"CUSTSAFE\""), "{stderr}");
+    assert!(
+        stderr.contains("this custody-node reads format 1"),
+        "{stderr}"
+    );
+    // Not silently reset: the record is still the one it found.
+    assert_eq!(std::fs::read(&record).unwrap(), encode(&old));
 }
