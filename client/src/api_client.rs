@@ -36,6 +36,7 @@ pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
 /// Error codes with which the node refuses a submitted transaction (exit 3).
 pub const REJECTION_CODES: &[&str] = &[
     "malformed",
+    "unsupported_version",
     "wrong_chain",
     "unknown_signer",
     "bad_signature",

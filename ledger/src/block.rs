@@ -1,19 +1,27 @@
-//! Blocks: a header that commits to its parent and to its transactions (`tx_root`), the
-//! ordered signed transactions, and the commit certificate that makes it final.
+//! Blocks: a header (with its format version) that commits to its parent and to its
+//! transactions (`tx_root`), the ordered signed transactions, and the commit certificate
+//! that makes it final.
 
 use crate::encoding;
 use crate::hash::{tag, Hash32};
 use crate::merkle;
 use crate::transaction::SignedTransaction;
-use custody_consensus::{CommitCertificate, ValidatorIndex};
+use custody_consensus::{CertificateError, CommitCertificate, ValidatorIndex};
 use serde::{Deserialize, Serialize};
 
 /// A block's commit certificate: 2f+1 precommits over the block hash.
 pub type BlockCertificate = CommitCertificate<Hash32>;
 
+/// The block header format this build writes and accepts ([`BlockHeader::version`]).
+pub const BLOCK_FORMAT_VERSION: u16 = 1;
+
 /// The part of a block that is hashed and certified.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct BlockHeader {
+    /// The header format ([`BLOCK_FORMAT_VERSION`]): first, so that any reader can tell
+    /// which layout follows. Hashed and certified with the rest; a node refuses a block,
+    /// and a verifier a header, of another version.
+    pub version: u16,
     /// Chain id.
     pub chain_id: String,
     /// Height, from 1.
@@ -39,6 +47,36 @@ impl BlockHeader {
     pub fn hash(&self) -> Hash32 {
         Hash32::tagged(tag::BLOCK, &[&encoding::encode(self)])
     }
+
+    /// Checks that the header is of format [`BLOCK_FORMAT_VERSION`], the one this build
+    /// reads: a header of another format is refused before anything else in it is trusted.
+    pub fn check_version(&self) -> Result<(), HeaderError> {
+        if self.version != BLOCK_FORMAT_VERSION {
+            return Err(HeaderError::Version {
+                found: self.version,
+                supported: BLOCK_FORMAT_VERSION,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a header is not accepted: by a node ([`BlockHeader::check_version`]) or as decided
+/// by a verifier with its certificate
+/// ([`CertifiedHeader::verify`](crate::proof::CertifiedHeader::verify)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// Written in a block header format this build does not read.
+    #[error("block header format version {found} is not supported; this build reads version {supported}")]
+    Version {
+        /// The header's version.
+        found: u16,
+        /// The one this build reads ([`BLOCK_FORMAT_VERSION`]).
+        supported: u16,
+    },
+    /// The certificate does not prove the header was decided.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
 }
 
 /// A header with its transactions.
@@ -67,8 +105,9 @@ pub enum BlockError {
 }
 
 impl Block {
-    /// Assembles a block, computing `tx_root` and `tx_count`; `state_root` is left empty
-    /// (the empty tree's root) for [`Block::with_state_root`] to set.
+    /// Assembles a block of format [`BLOCK_FORMAT_VERSION`], computing `tx_root` and
+    /// `tx_count`; `state_root` is left empty (the empty tree's root) for
+    /// [`Block::with_state_root`] to set.
     pub fn new(
         chain_id: &str,
         height: u64,
@@ -80,6 +119,7 @@ impl Block {
         let hashes: Vec<Hash32> = txs.iter().map(|t| t.hash()).collect();
         Block {
             header: BlockHeader {
+                version: BLOCK_FORMAT_VERSION,
                 chain_id: chain_id.to_string(),
                 height,
                 parent,
@@ -162,5 +202,31 @@ mod tests {
             let b = Block::new("c", 7, Hash32::ZERO, 1, 0, txs[..n].to_vec());
             assert_eq!(b.encoded_len(), encoding::encode(&b).len(), "{n} txs");
         }
+    }
+
+    #[test]
+    fn new_blocks_carry_the_format_version_first_and_it_is_hashed() {
+        let mut b = Block::new("c", 7, Hash32::ZERO, 1, 0, vec![]);
+        assert_eq!(b.header.version, BLOCK_FORMAT_VERSION);
+        assert_eq!(
+            encoding::encode(&b.header)[..1],
+            [BLOCK_FORMAT_VERSION as u8]
+        );
+        assert_eq!(b.header.check_version(), Ok(()));
+        let hash = b.hash();
+        b.header.version = 2;
+        assert_ne!(b.hash(), hash);
+        let e = b.header.check_version().unwrap_err();
+        assert_eq!(
+            e,
+            HeaderError::Version {
+                found: 2,
+                supported: BLOCK_FORMAT_VERSION
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "block header format version 2 is not supported; this build reads version 1"
+        );
     }
 }

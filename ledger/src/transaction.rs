@@ -1,6 +1,6 @@
-//! Custody transactions: what a member signs (chain id, its sequence number, the event time
-//! and one payload), the canonical bytes it signs, and the stateless checks (form, size,
-//! signature) a node runs before any ledger rule.
+//! Custody transactions: what a member signs (format version, chain id, its sequence number,
+//! the event time and one payload), the canonical bytes it signs, and the stateless checks
+//! (version, form, size, signature) a node runs before any ledger rule.
 
 use crate::crypto::{self, Signature};
 use crate::encoding;
@@ -243,9 +243,16 @@ impl Payload {
     }
 }
 
+/// The transaction format this build writes and accepts ([`Transaction::version`]).
+pub const TX_FORMAT_VERSION: u16 = 1;
+
 /// An unsigned transaction.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Transaction {
+    /// The transaction format ([`TX_FORMAT_VERSION`]): first, so that any reader can tell
+    /// which layout follows. Signed and hashed with the rest; required in JSON too. A
+    /// transaction of another version is refused ([`TxError::Version`]).
+    pub version: u16,
     /// The chain it is made for; a transaction for another chain is refused.
     pub chain_id: String,
     /// The signing member.
@@ -275,6 +282,16 @@ pub const MAX_ID: usize = 64;
 /// Why a transaction is refused before any ledger rule runs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
+    /// Written in a transaction format this node does not read.
+    #[error(
+        "transaction format version {found} is not supported; this node reads version {supported}"
+    )]
+    Version {
+        /// The transaction's version.
+        found: u16,
+        /// The one this node reads ([`TX_FORMAT_VERSION`]).
+        supported: u16,
+    },
     /// Made for another chain.
     #[error("transaction is for chain {found:?}, this chain is {expected:?}")]
     WrongChain {
@@ -446,8 +463,15 @@ impl SignedTransaction {
         encoding::encode(self).len()
     }
 
-    /// Every check that needs no ledger state: chain id, size, form, signer, signature.
+    /// Every check that needs no ledger state: format version, chain id, size, form,
+    /// signer, signature.
     pub fn check_stateless(&self, genesis: &Genesis) -> Result<(), TxError> {
+        if self.tx.version != TX_FORMAT_VERSION {
+            return Err(TxError::Version {
+                found: self.tx.version,
+                supported: TX_FORMAT_VERSION,
+            });
+        }
         if self.tx.chain_id != genesis.chain_id {
             return Err(TxError::WrongChain {
                 expected: genesis.chain_id.clone(),
@@ -472,5 +496,82 @@ impl SignedTransaction {
             return Err(TxError::BadSignature(self.tx.signer.clone()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesis::tests::demo;
+
+    /// A transaction of format `version` by the demo genesis's first member, signed.
+    fn signed(version: u16) -> (Genesis, SignedTransaction) {
+        let (g, keys) = demo();
+        let tx = Transaction {
+            version,
+            chain_id: g.chain_id.clone(),
+            signer: g.members[0].name.clone(),
+            sequence: 1,
+            event_time_ms: 1_700_000_000_000,
+            payload: Payload::Recall(Recall {
+                recall_id: "R-1".into(),
+                gtin: Gtin::parse("10614141000019").expect("a valid GTIN"),
+                lots: vec![Lot::parse("L1").expect("a valid lot")],
+                reason: "sterility".into(),
+            }),
+        };
+        let stx = tx.sign(&keys[0]);
+        (g, stx)
+    }
+
+    #[test]
+    fn the_current_version_passes_the_stateless_checks() {
+        let (g, stx) = signed(TX_FORMAT_VERSION);
+        assert_eq!(stx.check_stateless(&g), Ok(()));
+    }
+
+    #[test]
+    fn another_version_is_refused_naming_both() {
+        let (g, stx) = signed(7);
+        let e = stx.check_stateless(&g).unwrap_err();
+        assert_eq!(
+            e,
+            TxError::Version {
+                found: 7,
+                supported: TX_FORMAT_VERSION
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "transaction format version 7 is not supported; this node reads version 1"
+        );
+    }
+
+    #[test]
+    fn the_version_is_signed_and_hashed() {
+        let (g, mut stx) = signed(TX_FORMAT_VERSION);
+        let hash = stx.hash();
+        assert_eq!(encoding::encode(&stx.tx)[..1], [TX_FORMAT_VERSION as u8]);
+        stx.tx.version = 2;
+        assert_ne!(stx.hash(), hash);
+        assert!(matches!(
+            stx.check_signature(&g),
+            Err(TxError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn json_without_a_version_is_refused() {
+        let (_, stx) = signed(TX_FORMAT_VERSION);
+        let mut json = serde_json::to_value(&stx).expect("a transaction serializes");
+        assert_eq!(json["tx"]["version"], TX_FORMAT_VERSION);
+        let back: SignedTransaction =
+            serde_json::from_value(json.clone()).expect("its JSON reads back");
+        assert_eq!(back, stx);
+        if let Some(tx) = json["tx"].as_object_mut() {
+            tx.remove("version");
+        }
+        let e = serde_json::from_value::<SignedTransaction>(json).unwrap_err();
+        assert!(e.to_string().contains("missing field `version`"), "{e}");
     }
 }

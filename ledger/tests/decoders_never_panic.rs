@@ -33,7 +33,9 @@ use custody_ledger::proof::{
     StateProof,
 };
 use custody_ledger::smt::{MemNodeStore, Smt, SmtProof};
-use custody_ledger::transaction::{Commission, Payload, SignedTransaction, Transaction};
+use custody_ledger::transaction::{
+    Commission, Payload, SignedTransaction, Transaction, TX_FORMAT_VERSION,
+};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -80,6 +82,7 @@ fn fixture() -> &'static Fixture {
             params: ChainParams::default(),
         };
         let tx = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: genesis.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence: 1,

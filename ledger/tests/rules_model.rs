@@ -17,7 +17,7 @@ use custody_ledger::state::{
 };
 use custody_ledger::transaction::{
     Commission, Decommission, DecommissionReason, Move, Pack, Payload, Receive, Return, SetStatus,
-    Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack,
+    Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack, TX_FORMAT_VERSION,
 };
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
@@ -1026,6 +1026,7 @@ fn run(
         let who = op.who();
         let signer = MemberId::from(MEMBERS[who]);
         let unsigned = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: genesis.chain_id.clone(),
             signer: signer.clone(),
             sequence: store.last_sequence(&signer).expect("in memory") + 1,

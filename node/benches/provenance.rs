@@ -21,7 +21,7 @@ use custody_ledger::hash::Hash32;
 use custody_ledger::proof::{verify_bundle_bytes, ProofBundle};
 use custody_ledger::transaction::{
     Commission, Decommission, DecommissionReason, Move, Pack, Payload, Receive, Return, Ship,
-    ShipmentId, SignedTransaction, Transaction, Unpack,
+    ShipmentId, SignedTransaction, Transaction, Unpack, TX_FORMAT_VERSION,
 };
 use custody_node::consensus_driver::{self, DriverOptions, NoPeers, SafetyWal};
 use custody_node::node::{now_ms, Node};
@@ -88,6 +88,7 @@ impl Chain {
         let seq = self.sequences.entry(member.clone()).or_insert(0);
         *seq += 1;
         let tx: SignedTransaction = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             signer: member.clone(),
             sequence: *seq,

@@ -12,7 +12,9 @@ use custody_consensus::Validator;
 use custody_ledger::crypto::public_key;
 use custody_ledger::genesis::{ChainParams, Genesis, Member, MemberId, Role};
 use custody_ledger::gs1::{Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin};
-use custody_ledger::transaction::{Commission, Move, Payload, SignedTransaction, Transaction};
+use custody_ledger::transaction::{
+    Commission, Move, Payload, SignedTransaction, Transaction, TX_FORMAT_VERSION,
+};
 use custody_node::consensus_driver::{self, DriverOptions, NoPeers, SafetyWal};
 use custody_node::node::{now_ms, Node};
 use custody_node::storage::{BatchOp, KvBackend, KvPairs, SledKv, StorageError, Store, WriteBatch};
@@ -97,6 +99,7 @@ fn genesis(key: &SigningKey, validator: &SigningKey) -> Genesis {
 
 fn tx(g: &Genesis, key: &SigningKey, seq: u64, payload: Payload) -> SignedTransaction {
     Transaction {
+        version: TX_FORMAT_VERSION,
         chain_id: g.chain_id.clone(),
         signer: MemberId::from("manufacturer"),
         sequence: seq,

@@ -120,6 +120,7 @@ pub fn apply_error_code(e: &ApplyError) -> &'static str {
 /// The stable code of a stateless-check failure.
 pub fn tx_error_code(e: &TxError) -> &'static str {
     match e {
+        TxError::Version { .. } => "unsupported_version",
         TxError::WrongChain { .. } => "wrong_chain",
         TxError::UnknownSigner(_) => "unknown_signer",
         TxError::BadSignature(_) => "bad_signature",
@@ -575,10 +576,10 @@ impl<B: KvBackend> Node<B> {
         Ok((block, BlockOutcome { changes, tree }))
     }
 
-    /// Checks a block proposed by another validator: it extends our head, its time is after
-    /// its parent's and not ahead of our clock by more than the chain allows, its body
-    /// matches its header, and every transaction passes its checks and the ledger rules in
-    /// order. Returns the changes it makes.
+    /// Checks a block proposed by another validator: its header is of the format this build
+    /// reads, it extends our head, its time is after its parent's and not ahead of our clock
+    /// by more than the chain allows, its body matches its header, and every transaction
+    /// passes its checks and the ledger rules in order. Returns the changes it makes.
     pub fn validate_block(&self, block: &Block) -> Result<BlockOutcome, InvalidBlock> {
         self.check_block(block, true)
     }
@@ -596,6 +597,9 @@ impl<B: KvBackend> Node<B> {
         let (height, parent, parent_time) = self.next_height()?;
         let h = &block.header;
         let bad = |m: String| Err(InvalidBlock::Header(m));
+        // First: a header of another format is not read any further.
+        h.check_version()
+            .map_err(|e| InvalidBlock::Header(e.to_string()))?;
         if h.chain_id != self.genesis.chain_id {
             return bad(format!("chain id {:?}", h.chain_id));
         }
@@ -719,6 +723,36 @@ impl<B: KvBackend> Node<B> {
         let mut log = self.rejects();
         for (hash, e) in rejected {
             log.record(hash, apply_error_code(&e), e.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::tests::fixtures::Fixture;
+
+    #[test]
+    fn a_block_of_another_header_format_is_invalid() {
+        let genesis = Fixture::new().genesis;
+        let store = Arc::new(Store::in_memory(&genesis));
+        let node = Node::new("n".into(), Arc::new(genesis), store, 10).unwrap();
+        let (block, _) = node.build_block(0).unwrap();
+        assert!(node.validate_block(&block).is_ok());
+        let mut other = block.clone();
+        other.header.version = 2;
+        for result in [
+            node.validate_block(&other),
+            node.validate_certified_block(&other),
+        ] {
+            let Err(e) = result else {
+                panic!("a block of header format 2 was accepted")
+            };
+            assert!(matches!(e, InvalidBlock::Header(_)), "{e}");
+            assert_eq!(
+                e.to_string(),
+                "header: block header format version 2 is not supported; this build reads version 1"
+            );
         }
     }
 }

@@ -177,7 +177,7 @@ fn a_validator_signing_conflicting_votes_is_reported_with_checkable_evidence() {
 #[test]
 fn transactions_gossiped_out_of_order_are_held_then_committed() {
     use custody_ledger::genesis::MemberId;
-    use custody_ledger::transaction::Transaction;
+    use custody_ledger::transaction::{Transaction, TX_FORMAT_VERSION};
     use custody_node::node::PeerAdmission;
 
     let mut c = Cluster::new();
@@ -190,6 +190,7 @@ fn transactions_gossiped_out_of_order_are_held_then_committed() {
     let txs: Vec<_> = (0..3u64)
         .map(|k| {
             Transaction {
+                version: TX_FORMAT_VERSION,
                 chain_id: c.genesis.chain_id.clone(),
                 signer: member.clone(),
                 sequence: next + k,
@@ -222,6 +223,7 @@ fn transactions_gossiped_out_of_order_are_held_then_committed() {
 
     // Far ahead of the sequence: dropped, not held.
     let far = Transaction {
+        version: TX_FORMAT_VERSION,
         chain_id: c.genesis.chain_id.clone(),
         signer: member.clone(),
         sequence: next + 3 + custody_node::mempool::MAX_AHEAD + 1,

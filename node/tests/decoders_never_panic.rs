@@ -32,6 +32,7 @@ use custody_ledger::proof::{verify_bundle, verify_bundle_bytes, ProofBundle};
 use custody_ledger::transaction::{
     Commission, Decommission, DecommissionReason, Move, Pack, Payload, Recall, Receive, Return,
     SetStatus, Ship, ShipmentId, SignedTransaction, StatusChange, Transaction, Unpack,
+    TX_FORMAT_VERSION,
 };
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::node::Node;
@@ -126,6 +127,7 @@ fn fixture() -> &'static Fixture {
 
         let tx = |key: &SigningKey, signer: &str, sequence: u64, payload: Payload| {
             Transaction {
+                version: TX_FORMAT_VERSION,
                 chain_id: genesis.chain_id.clone(),
                 signer: signer.into(),
                 sequence,
@@ -708,6 +710,7 @@ proptest! {
                 None => node.next_sequence(&signer.into()).unwrap(),
             };
             let stx = Transaction {
+                version: TX_FORMAT_VERSION,
                 chain_id: node.genesis().chain_id.clone(),
                 signer: signer.into(),
                 sequence,
@@ -1079,6 +1082,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         let key = proptest::sample::select(vec![
             "tx",
             "signature",
+            "version",
             "chain_id",
             "signer",
             "sequence",

@@ -7,7 +7,7 @@
 use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, Transaction, TX_FORMAT_VERSION};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -118,8 +118,20 @@ fn get(node: &DevNode, path: &str) -> (u16, Value) {
 }
 
 fn commission(node: &DevNode, chain_id: &str, key_of: &str, signer: &str) -> String {
+    commission_of_version(node, TX_FORMAT_VERSION, chain_id, key_of, signer)
+}
+
+/// A signed commission of transaction format `version`, as JSON.
+fn commission_of_version(
+    node: &DevNode,
+    version: u16,
+    chain_id: &str,
+    key_of: &str,
+    signer: &str,
+) -> String {
     let pem = std::fs::read_to_string(node.dir.path().join(format!("keys/{key_of}.pem"))).unwrap();
     let tx = Transaction {
+        version,
         chain_id: chain_id.into(),
         signer: signer.into(),
         sequence: 1,
@@ -163,6 +175,40 @@ fn bad_requests_get_clear_json_errors_and_change_nothing() {
             "{body}"
         );
     }
+
+    // The format version is required in JSON: without it the transaction is malformed.
+    let mut unversioned: Value =
+        serde_json::from_str(&commission(&node, chain, "manufacturer", "manufacturer")).unwrap();
+    unversioned["tx"].as_object_mut().unwrap().remove("version");
+    let (code, body) = post(&node, &unversioned.to_string());
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("malformed")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("version"),
+        "{body}"
+    );
+
+    // Another transaction format version, properly signed: refused, naming both versions.
+    let (code, body) = post(
+        &node,
+        &commission_of_version(&node, 7, chain, "manufacturer", "manufacturer"),
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("unsupported_version")),
+        "{body}"
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "transaction format version 7 is not supported; this node reads version 1",
+        "{body}"
+    );
 
     // Forged: signed with the distributor's key in the manufacturer's name.
     let (code, body) = post(

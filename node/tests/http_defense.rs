@@ -12,7 +12,7 @@
 mod common;
 
 use common::{cluster_genesis, commission_payload, supply_chain_members};
-use custody_ledger::transaction::Transaction;
+use custody_ledger::transaction::{Transaction, TX_FORMAT_VERSION};
 use custody_node::api::{self, ServeConfig};
 use custody_node::node::Node;
 use custody_node::storage::Store;
@@ -44,6 +44,7 @@ async fn start(config: ServeConfig) -> (SocketAddr, String, tokio::sync::oneshot
     let store = Arc::new(Store::in_memory(&genesis));
     let node = Arc::new(Node::new("validator-0".into(), Arc::clone(&genesis), store, 100).unwrap());
     let tx = Transaction {
+        version: TX_FORMAT_VERSION,
         chain_id: genesis.chain_id.clone(),
         signer: manufacturer.name.clone(),
         sequence: 1,

@@ -8,7 +8,7 @@
 use custody_ledger::crypto::signing_key_from_pem;
 use custody_ledger::genesis::Genesis;
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, Transaction, TX_FORMAT_VERSION};
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -131,6 +131,7 @@ impl Proc {
             .as_u64()
             .unwrap();
         let tx = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: genesis.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence,

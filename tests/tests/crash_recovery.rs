@@ -8,7 +8,7 @@ use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
 use custody_ledger::hash::Hash32;
 use custody_ledger::state::{BlockContext, Overlay};
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, Transaction, TX_FORMAT_VERSION};
 use custody_node::storage::Store;
 use custody_tests::DevNode;
 use rand::Rng;
@@ -69,6 +69,7 @@ fn load(l: Loader) {
             .map(|i| Serial::parse(&format!("R{round}-{seq}-{i}")).unwrap())
             .collect();
         let tx = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: genesis.chain_id.clone(),
             signer: MemberId::from(member),
             sequence: seq,

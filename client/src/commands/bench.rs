@@ -23,7 +23,7 @@ use clap::Args;
 use custody_ledger::crypto;
 use custody_ledger::genesis::MemberId;
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, Transaction, TX_FORMAT_VERSION};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use serde_json::Value;
@@ -397,6 +397,7 @@ pub fn run(ctx: &Ctx, nodes: &[String], a: BenchArgs) -> anyhow::Result<Exit> {
             location: None,
         });
         let stx = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: chain_id.clone(),
             signer: MemberId(signer.clone()),
             sequence: seq,

@@ -12,7 +12,7 @@ use crate::output::{self, SubmitResult};
 use anyhow::Context;
 use custody_ledger::crypto;
 use custody_ledger::genesis::{ChainParams, MemberId};
-use custody_ledger::transaction::{Payload, SignedTransaction, Transaction};
+use custody_ledger::transaction::{Payload, SignedTransaction, Transaction, TX_FORMAT_VERSION};
 use ed25519_dalek::SigningKey;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,6 +45,7 @@ pub fn now_ms() -> u64 {
 /// is the chain's business and left to the node.
 pub fn check_form(payload: &Payload) -> anyhow::Result<()> {
     let tx = Transaction {
+        version: TX_FORMAT_VERSION,
         chain_id: String::new(),
         signer: MemberId(String::new()),
         sequence: 1,
@@ -101,6 +102,7 @@ impl Session {
     /// Signs `payload` with the next sequence number and the current time.
     pub fn sign(&mut self, payload: Payload) -> SignedTransaction {
         let tx = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: self.chain_id.clone(),
             signer: self.signer.clone(),
             sequence: self.next_sequence,

@@ -1,8 +1,9 @@
 //! Certified headers and the check that a run of them extends the chain from genesis: each
-//! header names its parent's hash, heights follow one another, and each carries a commit
-//! certificate for its own hash from a quorum of the genesis validators.
+//! header is of the format this build reads, names its parent's hash, heights follow one
+//! another, and each carries a commit certificate for its own hash from a quorum of the
+//! genesis validators.
 
-use crate::block::{BlockCertificate, BlockHeader};
+use crate::block::{BlockCertificate, BlockHeader, HeaderError};
 use crate::genesis::Genesis;
 use crate::hash::Hash32;
 use custody_consensus::{CertificateError, Ed25519Verifier, Height, ValidatorSet};
@@ -18,16 +19,20 @@ pub struct CertifiedHeader {
 }
 
 impl CertifiedHeader {
-    /// Checks that the certificate is a quorum of `set` (the genesis validators) for this
-    /// header's hash at its height.
-    pub fn verify(&self, genesis: &Genesis, set: &ValidatorSet) -> Result<(), CertificateError> {
+    /// Checks that the header is of the format this build reads
+    /// ([`BLOCK_FORMAT_VERSION`](crate::block::BLOCK_FORMAT_VERSION)), then that the
+    /// certificate is a quorum of `set` (the genesis validators) for this header's hash at
+    /// its height.
+    pub fn verify(&self, genesis: &Genesis, set: &ValidatorSet) -> Result<(), HeaderError> {
+        self.header.check_version()?;
         self.certificate.verify_for(
             &genesis.chain_id,
             set,
             &Ed25519Verifier,
             Height(self.header.height),
             &self.header.hash(),
-        )
+        )?;
+        Ok(())
     }
 }
 
@@ -37,6 +42,16 @@ pub enum ChainError {
     /// The genesis has no usable validator set.
     #[error("the genesis has no valid validator set")]
     NoValidators,
+    /// A header is of a format this build does not read.
+    #[error("header {height} is in block header format version {found}; this build reads version {supported}")]
+    Version {
+        /// Height.
+        height: u64,
+        /// The header's format version.
+        found: u16,
+        /// The one this build reads.
+        supported: u16,
+    },
     /// A header is for another chain.
     #[error("header {height} is for chain {found:?}, not {expected:?}")]
     WrongChain {
@@ -100,6 +115,7 @@ pub fn verify_header_chain(
     let (mut prev, mut prev_time) = (parent, parent_time_ms);
     for (i, ch) in headers.iter().enumerate() {
         let h = &ch.header;
+        h.check_version().map_err(|e| chain_error(h.height, e))?;
         // No height follows u64::MAX: a header after it is a gap, not an overflow.
         let Some(expected) = parent_height.checked_add(i as u64 + 1) else {
             return Err(ChainError::Gap {
@@ -136,14 +152,23 @@ pub fn verify_header_chain(
         }
         let hash = h.hash();
         ch.verify(genesis, &set)
-            .map_err(|source| ChainError::Certificate {
-                height: h.height,
-                source,
-            })?;
+            .map_err(|e| chain_error(h.height, e))?;
         prev = hash;
         prev_time = h.time_ms;
     }
     Ok(prev)
+}
+
+/// The [`ChainError`] for header `height` failing `e`.
+fn chain_error(height: u64, e: HeaderError) -> ChainError {
+    match e {
+        HeaderError::Version { found, supported } => ChainError::Version {
+            height,
+            found,
+            supported,
+        },
+        HeaderError::Certificate(source) => ChainError::Certificate { height, source },
+    }
 }
 
 #[cfg(test)]
@@ -238,5 +263,39 @@ mod tests {
             verify_header_chain(&g, g.hash(), 0, 0, &swapped),
             Err(ChainError::Certificate { height: 3, .. })
         ));
+    }
+
+    #[test]
+    fn a_header_of_another_format_is_refused_even_when_certified() {
+        let (g, hs, key) = chain(3);
+        let set = g.validator_set().unwrap();
+        hs[1].verify(&g, &set).unwrap();
+        let mut other = hs[1].header.clone();
+        other.version = 9;
+        // The real validator certified it: only the version is wrong.
+        let certified = certify(&g, &key, other);
+        let e = certified.verify(&g, &set).unwrap_err();
+        assert_eq!(
+            e,
+            HeaderError::Version {
+                found: 9,
+                supported: crate::block::BLOCK_FORMAT_VERSION
+            }
+        );
+        let mut run = hs.clone();
+        run[1] = certified;
+        let e = verify_header_chain(&g, g.hash(), 0, 0, &run).unwrap_err();
+        assert_eq!(
+            e,
+            ChainError::Version {
+                height: 2,
+                found: 9,
+                supported: 1
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "header 2 is in block header format version 9; this build reads version 1"
+        );
     }
 }

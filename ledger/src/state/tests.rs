@@ -166,6 +166,7 @@ impl Harness {
     /// An unsigned transaction by `who` with its next sequence number.
     pub fn unsigned(&self, who: &str, payload: Payload) -> Transaction {
         Transaction {
+            version: crate::transaction::TX_FORMAT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             signer: who.into(),
             sequence: self.next_seq(who),

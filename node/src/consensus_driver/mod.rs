@@ -20,5 +20,5 @@ pub use bodies::ProposalBodies;
 pub use driver::{spawn, DriverError, DriverHandle, DriverOptions};
 pub use follower::{spawn_follower, FollowerHandle};
 pub use gossip::{BodySink, Gossip, NoPeers};
-pub use safety_wal::{SafetyWal, WalError};
+pub use safety_wal::{SafetyWal, WalError, BLOCKS_MAGIC, SAFETY_MAGIC, WAL_FORMAT_VERSION};
 pub use wire::{ConsensusMessage, WireError, PROPOSAL_ROOM};

@@ -102,11 +102,14 @@ impl EarlyTxs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use custody_ledger::transaction::{Payload, SetStatus, StatusChange, Transaction};
+    use custody_ledger::transaction::{
+        Payload, SetStatus, StatusChange, Transaction, TX_FORMAT_VERSION,
+    };
     use ed25519_dalek::SigningKey;
 
     fn tx(member: &str, sequence: u64) -> SignedTransaction {
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: "c".into(),
             signer: MemberId::from(member),
             sequence,

@@ -334,7 +334,7 @@ mod tests {
     use custody_ledger::genesis::{ChainParams, Member, Role};
     use custody_ledger::gs1::{Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin};
     use custody_ledger::state::RuleError;
-    use custody_ledger::transaction::{Commission, Move, Payload, Transaction};
+    use custody_ledger::transaction::{Commission, Move, Payload, Transaction, TX_FORMAT_VERSION};
     use ed25519_dalek::SigningKey;
 
     fn genesis(key: &SigningKey) -> Genesis {
@@ -358,6 +358,7 @@ mod tests {
 
     fn commission(g: &Genesis, key: &SigningKey, seq: u64, serials: &[&str]) -> SignedTransaction {
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: g.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence: seq,
@@ -375,6 +376,7 @@ mod tests {
 
     fn moving(g: &Genesis, key: &SigningKey, seq: u64, serial: &str) -> SignedTransaction {
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: g.chain_id.clone(),
             signer: "manufacturer".into(),
             sequence: seq,
@@ -417,6 +419,7 @@ mod tests {
         let m2 = commission(&g, &key, 2, &["B", "C", "D", "E", "F"]);
         let m3 = moving(&g, &key, 3, "B");
         let d1 = Transaction {
+            version: custody_ledger::transaction::TX_FORMAT_VERSION,
             chain_id: g.chain_id.clone(),
             signer: "distributor".into(),
             sequence: 1,

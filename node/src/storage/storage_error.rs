@@ -30,9 +30,10 @@ pub enum StorageError {
         /// Hash recorded in the data directory.
         found: Hash32,
     },
-    /// The data directory was written by an incompatible version of Custody.
+    /// The data directory was written in another storage format (by another release of
+    /// Custody). Nothing in it is read: there is no migration.
     #[error(
-        "storage format version {found} is not supported (this build uses version {supported})"
+        "data folder was written in storage format {found}; this custody-node reads format {supported} (no migration: start from an empty data folder, or run the release that wrote it)"
     )]
     UnsupportedFormat {
         /// Version recorded in the data directory.

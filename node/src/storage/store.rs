@@ -28,6 +28,12 @@ use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The storage format this build reads and writes (recorded in the `format` meta key).
+///
+/// 2: every record written by this release: transactions and block headers carry their
+/// format versions, the state tree covers lots, shipments, recalls and sequences, packed
+/// items take their place from their containers (1 was the release before). A data folder
+/// of another format is refused ([`StorageError::UnsupportedFormat`]); there is no
+/// migration.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// How many index entries one backend call reads while counting.
@@ -52,8 +58,9 @@ pub struct Store<B: KvBackend> {
 impl Store<SledKv> {
     /// Opens the store in `dir`, creating it for `genesis` if the directory is new or empty.
     ///
-    /// Refuses with [`StorageError::GenesisMismatch`] a directory made for another genesis,
-    /// and with [`StorageError::UnsupportedFormat`] one written in another storage format.
+    /// Refuses with [`StorageError::UnsupportedFormat`] a directory written in another
+    /// storage format, and with [`StorageError::GenesisMismatch`] one made for another
+    /// genesis.
     pub fn open(dir: &Path, genesis: &Genesis) -> Result<Self, StorageError> {
         Store::with_backend(SledKv::open(dir)?, genesis)
     }
@@ -69,7 +76,13 @@ impl Store<MemKv> {
 
 impl<B: KvBackend> Store<B> {
     /// Opens a store on `kv`: records `genesis` (hash and format version) in an empty
-    /// backend, or checks that a non-empty one was made for the same genesis.
+    /// backend, or checks that a non-empty one is of this build's [`FORMAT_VERSION`] and
+    /// was made for the same genesis.
+    ///
+    /// The format version is checked first: a data folder of another format is refused
+    /// with [`StorageError::UnsupportedFormat`] whatever else it holds (another release may
+    /// encode even the genesis, and so its hash, differently). Then a different genesis is
+    /// [`StorageError::GenesisMismatch`]. A refusal writes nothing.
     pub fn with_backend(kv: B, genesis: &Genesis) -> Result<Self, StorageError> {
         let expected = genesis.hash();
         let store = Store {
@@ -79,19 +92,21 @@ impl<B: KvBackend> Store<B> {
             max_nesting: genesis.params.max_nesting,
             commit_lock: RwLock::new(()),
         };
-        match store.get_decoded::<Hash32>(&keys::genesis(), || "genesis hash (meta)".into())? {
-            Some(found) => {
+        let format =
+            store.get_decoded::<u32>(&keys::format(), || "format version (meta)".into())?;
+        match format {
+            Some(found) if found != FORMAT_VERSION => {
+                return Err(StorageError::UnsupportedFormat {
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+            Some(_) => {
+                let found = store
+                    .get_decoded::<Hash32>(&keys::genesis(), || "genesis hash (meta)".into())?
+                    .ok_or_else(|| StorageError::corrupt("genesis hash (meta)", "missing"))?;
                 if found != expected {
                     return Err(StorageError::GenesisMismatch { expected, found });
-                }
-                let format = store
-                    .get_decoded::<u32>(&keys::format(), || "format version (meta)".into())?
-                    .ok_or_else(|| StorageError::corrupt("format version (meta)", "missing"))?;
-                if format != FORMAT_VERSION {
-                    return Err(StorageError::UnsupportedFormat {
-                        found: format,
-                        supported: FORMAT_VERSION,
-                    });
                 }
             }
             None => {
@@ -99,7 +114,7 @@ impl<B: KvBackend> Store<B> {
                     return Err(StorageError::corrupt(
                         "data directory",
                         format!(
-                            "holds data (first key {}) but no genesis record",
+                            "holds data (first key {}) but no storage format record",
                             hex::encode(k)
                         ),
                     ));

@@ -11,7 +11,9 @@ use custody_ledger::crypto::public_key;
 use custody_ledger::genesis::{ChainParams, Genesis, Member, MemberId, Role};
 use custody_ledger::gs1::{check_digit, Expiry, Gln, Gtin, Lot, Serial, Sscc};
 use custody_ledger::hash::Hash32;
-use custody_ledger::transaction::{Commission, Payload, SignedTransaction, Transaction};
+use custody_ledger::transaction::{
+    Commission, Payload, SignedTransaction, Transaction, TX_FORMAT_VERSION,
+};
 use custody_node::consensus_driver::{
     self, BodySink, ConsensusMessage, DriverError, DriverHandle, DriverOptions, Gossip, SafetyWal,
 };
@@ -373,6 +375,7 @@ impl Cluster {
             .get(&member)
             .unwrap_or_else(|| panic!("no key for member {member}"));
         Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             signer: member.clone(),
             sequence,

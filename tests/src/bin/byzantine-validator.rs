@@ -41,7 +41,7 @@ use custody_ledger::encoding;
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::gs1::{Expiry, Gtin, Lot, Serial};
 use custody_ledger::hash::Hash32;
-use custody_ledger::transaction::{Commission, Payload, Transaction};
+use custody_ledger::transaction::{Commission, Payload, Transaction, TX_FORMAT_VERSION};
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::network::{self, Acceptance, NetworkClient, NetworkConfig, NetworkEvent, Topic};
 use custody_node::peering::{self, BodyResponse, PeerRequest, SyncRequest, SyncResponse};
@@ -478,6 +478,7 @@ impl Byz {
             };
             seq += 1;
             let tx = Transaction {
+                version: TX_FORMAT_VERSION,
                 chain_id: self.chain.clone(),
                 signer: signer.clone(),
                 sequence: seq,

@@ -16,7 +16,9 @@ use custody_ledger::encoding;
 use custody_ledger::genesis::{Genesis, MemberId};
 use custody_ledger::gs1::{Expiry, Gtin, ItemId, Lot, Serial};
 use custody_ledger::hash::Hash32;
-use custody_ledger::transaction::{Commission, Payload, SetStatus, StatusChange, Transaction};
+use custody_ledger::transaction::{
+    Commission, Payload, SetStatus, StatusChange, Transaction, TX_FORMAT_VERSION,
+};
 use custody_node::consensus_driver::ConsensusMessage;
 use custody_node::network::{self, NetworkConfig, Topic};
 use custody_node::peering;
@@ -113,6 +115,7 @@ async fn main() -> Result<()> {
         // Signed by the adversary in its own name, but over the chain's max_tx_bytes (and
         // within the gossip frame limit, so it reaches the node's checks).
         let big = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: chain.into(),
             signer: own_name.clone(),
             sequence: 1 + u64::from(round),
@@ -135,6 +138,7 @@ async fn main() -> Result<()> {
         sent.garbage_tx += 1;
 
         let forged = Transaction {
+            version: TX_FORMAT_VERSION,
             chain_id: chain.into(),
             signer: MemberId(args.impersonate.clone()),
             sequence: 1 + u64::from(round),

@@ -274,6 +274,7 @@ pub fn store_is_a_state_view_for_the_rules<B: KvBackend>(store: &Store<B>, fx: &
     assert_eq!(l2.units, 3);
     assert_eq!(l2.recall, None);
     let stx = custody_ledger::transaction::Transaction {
+        version: custody_ledger::transaction::TX_FORMAT_VERSION,
         chain_id: fx.genesis.chain_id.clone(),
         signer: MFR.into(),
         sequence: 3,

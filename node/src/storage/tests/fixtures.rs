@@ -11,7 +11,7 @@ use custody_ledger::gs1::{Expiry, Gln, Gtin, ItemId, Lot, Serial, Sgtin};
 use custody_ledger::state::{BlockContext, Changes, Overlay, StateView};
 use custody_ledger::transaction::{
     Commission, Decommission, DecommissionReason, Payload, Recall, Receive, Ship, ShipmentId,
-    Transaction,
+    Transaction, TX_FORMAT_VERSION,
 };
 use ed25519_dalek::SigningKey;
 
@@ -119,6 +119,7 @@ impl Fixture {
         for (who, payload) in txs {
             let member = MemberId::from(*who);
             let stx = Transaction {
+                version: TX_FORMAT_VERSION,
                 chain_id: self.genesis.chain_id.clone(),
                 signer: member.clone(),
                 sequence: overlay.last_sequence(&member).unwrap() + 1,

@@ -2,7 +2,7 @@
 //! genesis or format, and corrupt records (errors, never panics).
 
 use super::fixtures::*;
-use crate::storage::{KvBackend, MemKv, SledKv, StorageError, Store, WriteBatch};
+use crate::storage::{KvBackend, MemKv, SledKv, StorageError, Store, WriteBatch, FORMAT_VERSION};
 use custody_ledger::encoding::encode;
 use custody_ledger::hash::Hash32;
 use custody_ledger::state::StateView;
@@ -70,7 +70,7 @@ fn another_format_version_is_refused() {
             err,
             StorageError::UnsupportedFormat {
                 found: 99,
-                supported: crate::storage::FORMAT_VERSION
+                supported: FORMAT_VERSION
             }
         ),
         "{err}"
