@@ -239,6 +239,7 @@ fn main() -> Result<()> {
     let expiry = Expiry::parse(&a.expiry)?;
     let sign = |seq: u64, serials: Vec<Serial>| -> SignedTransaction {
         Transaction {
+            version: custody_ledger::transaction::TX_FORMAT_VERSION,
             chain_id: genesis.chain_id.clone(),
             signer: me.clone(),
             sequence: seq,
