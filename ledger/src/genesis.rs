@@ -135,7 +135,7 @@ impl Default for ChainParams {
         ChainParams {
             max_block_txs: 2_000,
             max_tx_items: 10_000,
-            max_block_items: 50_000,
+            max_block_items: 10_000,
             max_tx_bytes: 1024 * 1024,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             max_clock_drift_ms: 10_000,

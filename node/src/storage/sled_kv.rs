@@ -19,12 +19,18 @@ pub struct SledKv {
     path: PathBuf,
 }
 
+/// The page cache sled may use.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 impl SledKv {
     /// Opens (or creates) the database in `dir`. Fails if another process has it open.
     pub fn open(dir: &Path) -> Result<SledKv, StorageError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            // sled's page cache, 1 GiB by default: a node's memory must stay well under
+            // that with everything else it holds.
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| {
                 StorageError::Backend(format!("opening sled database in {}: {e}", dir.display()))
