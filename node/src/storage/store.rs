@@ -704,7 +704,8 @@ impl<B: KvBackend> Store<B> {
     }
 
     /// The whole histories of every container an item with history `own` was ever in,
-    /// and of theirs (no lock: the caller holds one).
+    /// and of theirs. Takes no lock: [`story`](Self::story) calls it under its read lock;
+    /// the bundle builder instead checks afterwards that no block committed meanwhile.
     pub(crate) fn container_histories(
         &self,
         own: &[ItemEvent],
